@@ -1,0 +1,9 @@
+"""ragteach: a small package behind notebooks that teach generative models.
+
+Core logic (data, models, losses, training steps, metrics, the live session) never imports
+Jupyter; only :mod:`ragteach.live.widgets` does, so everything else runs from a script or a test.
+"""
+from ragteach.config import quick_mode, by_mode
+
+__version__ = "0.1.0"
+__all__ = ["quick_mode", "by_mode", "__version__"]

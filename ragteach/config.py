@@ -1,0 +1,25 @@
+"""Quick mode, read in exactly one place.
+
+Set ``RAGTEACH_QUICK=1`` (the test command does) and every notebook shrinks its work so that the
+whole series runs under nbval in a few minutes. Notebooks never read the variable themselves;
+they call :func:`by_mode`.
+"""
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+T = TypeVar("T")
+
+QUICK_ENV = "RAGTEACH_QUICK"
+
+
+def quick_mode() -> bool:
+    """True when the environment variable ``RAGTEACH_QUICK`` is set to a true value."""
+    value = os.environ.get(QUICK_ENV, "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def by_mode(full: T, quick: T) -> T:
+    """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``."""
+    return quick if quick_mode() else full

@@ -1,0 +1,36 @@
+"""The adversarial game, written with D's logits s (D(x) = sigmoid(s)).
+
+Value function (Goodfellow et al. 2014):  V(G, D) = E_x[log D(x)] + E_z[log(1 − D(G(z)))].
+D maximises V; G minimises it. Since log D = logsigmoid(s) and log(1 − D) = logsigmoid(−s), every
+loss below is a mean of ``logsigmoid`` terms, which stays finite when D is very sure.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+           real_target: float | torch.Tensor = 1.0, fake_target: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """L_D = −E_x[log D(x)] − E_z[log(1 − D(G(z)))], i.e. binary cross-entropy.
+
+    With targets other than 1 and 0 (label smoothing or flipping), each term becomes the
+    cross-entropy against that target: −t·log D − (1 − t)·log(1 − D).
+    """
+    real_t = torch.as_tensor(real_target, dtype=real_logits.dtype).expand_as(real_logits)
+    fake_t = torch.as_tensor(fake_target, dtype=fake_logits.dtype).expand_as(fake_logits)
+    return (F.binary_cross_entropy_with_logits(real_logits, real_t)
+            + F.binary_cross_entropy_with_logits(fake_logits, fake_t))
+
+
+def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_G = E_z[log(1 − D(G(z)))]: the value function itself. Its gradient vanishes when D wins."""
+    return F.logsigmoid(-fake_logits).mean()
+
+
+def g_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_G = −E_z[log D(G(z))]: same fixed point, strong gradients early on (Goodfellow et al.)."""
+    return -F.logsigmoid(fake_logits).mean()
+
+
+G_LOSSES = {"non_saturating": g_loss_non_saturating, "minimax": g_loss_minimax}

@@ -1,0 +1,88 @@
+"""Pictures of a GAN: 2D samples over D's decision surface ("GAN Lab"), and digit grids."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ragteach.data.toy2d import GaussianMixture2D
+from ragteach.gan.train import GANTrainer
+from ragteach.live.preview import Preview, new_figure
+from ragteach.metrics.modes import mode_stats
+
+
+def decision_surface(trainer: GANTrainer, lim: float, n: int = 80) -> np.ndarray:
+    """D(x) = sigmoid(logit) on an n x n grid over [-lim, lim]^2 (each point judged as a full pack)."""
+    axis = torch.linspace(-lim, lim, n)
+    xx, yy = torch.meshgrid(axis, axis, indexing="xy")
+    points = torch.stack([xx.flatten(), yy.flatten()], dim=1).to(trainer.device)
+    with torch.no_grad():
+        # A pack of m copies of the same point: D's opinion of "m samples all here".
+        packed = points.repeat_interleave(trainer.cfg.pack, dim=0)
+        return torch.sigmoid(trainer.D(packed)).reshape(n, n).cpu().numpy()
+
+
+def plot_toy(ax: Axes, real: np.ndarray, fake: np.ndarray, surface: np.ndarray | None, lim: float,
+             title: str = "") -> None:
+    """Real points (black), generated points (orange), D(x) as a heat map (blue = "fake", red = "real")."""
+    if surface is not None:
+        im = ax.imshow(surface, extent=(-lim, lim, -lim, lim), origin="lower", cmap="coolwarm",
+                       vmin=0, vmax=1, alpha=0.6)
+        ax.figure.colorbar(im, ax=ax, label="D(x)", shrink=0.8)
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="black", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", alpha=0.6, label="generated")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+
+
+def toy_preview(trainer: GANTrainer, mixture: GaussianMixture2D, n: int = 500) -> Preview:
+    """Live 'GAN Lab' picture: samples over D's decision surface, with the mode score in the title."""
+    lim = float(mixture.centers.abs().max()) * 1.5
+    real = mixture.sample(n, torch.Generator().manual_seed(0)).numpy()
+
+    def collect(session: Any) -> dict[str, Any]:
+        fake = trainer.sample(2500)
+        return {"fake": fake[:n].numpy(), "surface": decision_surface(trainer, lim),
+                "stats": mode_stats(fake, mixture), "step": session.step}
+
+    def draw(d: dict[str, Any]) -> Figure:
+        fig, (ax,) = new_figure(4.8, 4.2)
+        plot_toy(ax, real, d["fake"], d["surface"], lim, f"step {d['step']}: {d['stats']}")
+        return fig
+
+    return Preview("samples", collect, draw)
+
+
+def plot_digits(ax: Axes, images: torch.Tensor | np.ndarray, nrow: int = 8, title: str = "") -> None:
+    """Show images (N, 64) in [-1, 1] as an nrow-wide grid of 8x8 tiles."""
+    x = np.asarray(images, dtype=np.float32).reshape(-1, 8, 8)
+    ncol = int(np.ceil(len(x) / nrow))
+    canvas = np.full((ncol * 9 + 1, nrow * 9 + 1), -1.0, dtype=np.float32)
+    for i, img in enumerate(x):
+        r, c = divmod(i, nrow)
+        canvas[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = img
+    ax.imshow(canvas, cmap="gray_r", vmin=-1, vmax=1)
+    ax.set_axis_off()
+    ax.set_title(title)
+
+
+def digits_preview(trainer: GANTrainer, n: int = 64) -> Preview:
+    """Live grid of generated digits from fixed noise."""
+
+    def collect(session: Any) -> dict[str, Any]:
+        return {"images": trainer.sample(n).numpy(), "step": session.step}
+
+    def draw(d: dict[str, Any]) -> Figure:
+        fig, (ax,) = new_figure(4.0, 4.2)
+        plot_digits(ax, d["images"], title=f"generated digits, step {d['step']}")
+        return fig
+
+    return Preview("samples", collect, draw)

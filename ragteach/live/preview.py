@@ -1,0 +1,91 @@
+"""Previews: pictures of a session, drawn with matplotlib's Agg backend (no pyplot, thread-safe).
+
+A :class:`Preview` has two halves so that drawing never blocks training:
+
+- ``collect(session) -> data``: reads the model (the view calls it holding ``session.lock``); keep it fast;
+- ``draw(data) -> Figure``: makes the picture from plain data, outside the lock.
+
+PNG bytes from :func:`figure_to_png` display the same way in JupyterLab, the classic notebook,
+VS Code and Colab (an ``ipywidgets.Image``), and in a script they can be written to a file.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+
+@dataclass
+class Preview:
+    name: str
+    collect: Callable[[Any], Any]
+    draw: Callable[[Any], Figure]
+
+    def render(self, session: Any) -> bytes:
+        """Collect under the session's lock, draw outside it, return PNG bytes."""
+        with session.lock:
+            data = self.collect(session)
+        return figure_to_png(self.draw(data))
+
+
+def figure_to_png(fig: Figure, dpi: int = 80) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def new_figure(width: float = 5.0, height: float = 3.5, ncols: int = 1) -> tuple[Figure, list[Axes]]:
+    """A figure not registered with pyplot (safe to build in any thread)."""
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def smooth(values: Sequence[float], window: int) -> list[float]:
+    """Trailing moving average over ``window`` values (the first values average what exists)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_history(ax: Axes, history: list[dict], metrics: Sequence[str], changes: Sequence[Any] = (),
+                 window: int = 20, title: str = "training curves", ylabel: str = "value") -> None:
+    """Curves of ``metrics`` over steps (moving average), with a dashed line where a knob changed."""
+    for name in metrics:
+        rows = [r for r in history if name in r]
+        if rows:
+            ax.plot([r["step"] for r in rows], smooth([r[name] for r in rows], window), label=name)
+    by_step: dict[int, list[str]] = {}
+    for change in changes:
+        new = f"{change.new:.3g}" if isinstance(change.new, float) else str(change.new)
+        by_step.setdefault(change.step, []).append(f"{change.name}={new}")
+    for step, labels in by_step.items():
+        ax.axvline(step, color="grey", linestyle="--", linewidth=0.8)
+        ax.annotate(", ".join(labels), (step, 1.0), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=7, color="grey")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if any(any(name in r for r in history) for name in metrics):
+        ax.legend(loc="best", fontsize=8)
+
+
+def history_preview(metrics: Sequence[str], title: str = "training curves", window: int = 20) -> Preview:
+    """A preview of metric curves with knob-change markers."""
+
+    def collect(session: Any) -> tuple[list[dict], list[Any]]:
+        return list(session.history), list(session.knobs.changes)
+
+    def draw(data: tuple[list[dict], list[Any]]) -> Figure:
+        fig, (ax,) = new_figure()
+        plot_history(ax, data[0], metrics, data[1], window=window, title=title)
+        return fig
+
+    return Preview("history", collect, draw)

@@ -1,0 +1,223 @@
+"""The live training session: runs a step function in the background while knobs change.
+
+The contract every notebook uses:
+
+- ``step_fn(knobs) -> metrics``: one training step. It receives a plain dict of knob values,
+  read once before the step, and returns a dict of float metrics (losses, scores).
+- ``run(n)`` blocks with a progress bar; ``start(n)``/``pause()``/``resume()``/``stop()`` run the
+  same steps in a background thread so that the notebook stays responsive.
+- ``history`` has one row per step: ``{"step": s, **metrics, **knob values used}``.
+- An exception in a step stops the run, is kept in ``error`` and is re-raised by the next
+  blocking call (``run`` or ``wait``). Nothing is lost: models, optimisers, history and the step
+  count stay, and training resumes where it stopped.
+
+The session never imports Jupyter; :mod:`ragteach.live.widgets` draws it.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import torch
+from tqdm.auto import tqdm
+
+from ragteach.live.knobs import Knobs
+
+Metrics = dict[str, float]
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> Any: ...
+
+
+class TrainingError(RuntimeError):
+    """A step failed; the message says at which step and what to change."""
+
+
+class TrainingSession:
+    """Run ``step_fn`` step after step, reading ``knobs`` once per step and keeping history.
+
+    step_fn: called as ``step_fn(knob_values)``; returns a dict of float metrics.
+    knobs: the tunable values (validated on every change).
+    state: objects with ``state_dict``/``load_state_dict`` (models, optimisers, a trainer) that
+        a checkpoint saves and restores, by name.
+    """
+
+    def __init__(self, step_fn: Callable[[dict[str, Any]], Metrics], knobs: Knobs | None = None,
+                 state: dict[str, Stateful] | None = None) -> None:
+        self.step_fn = step_fn
+        self.knobs = knobs if knobs is not None else Knobs()
+        self.state = dict(state or {})
+        self.history: list[dict[str, Any]] = []
+        self.step = 0
+        self.error: BaseException | None = None
+        self.lock = threading.RLock()  # held during a step; previews take it to read the model
+        self._thread: threading.Thread | None = None
+        self._target: int | None = None
+        self._pause = threading.Event()
+        self._stop = threading.Event()
+        self.steps_per_second = 0.0
+
+    # ------------------------------------------------------------------ knobs
+    def set_knob(self, name: str, value: Any) -> None:
+        """Set a knob (validated); the next step uses it. Safe while training runs."""
+        self.knobs.set(name, value)
+
+    # ------------------------------------------------------------------ stepping
+    def _one_step(self) -> None:
+        """Run exactly one step under the lock and append its history row."""
+        with self.lock:
+            values = self.knobs.snapshot(next_step=self.step)
+            metrics = self.step_fn(dict(values))
+            bad = {k: v for k, v in metrics.items() if not math.isfinite(float(v))}
+            if bad:
+                names = ", ".join(f"{k}={v}" for k, v in bad.items())
+                raise TrainingError(
+                    f"step {self.step}: {names} is not finite. The model diverged: lower the learning "
+                    f"rates or the knob you just raised, then load the last checkpoint or rebuild the model.")
+            row = {"step": self.step, **{k: float(v) for k, v in metrics.items()}, **values}
+            self.history.append(row)
+            self.step += 1
+
+    def _loop(self) -> None:
+        started, start_step = time.perf_counter(), self.step
+        try:
+            while not self._stop.is_set():
+                if self._target is not None and self.step >= self._target:
+                    break
+                if self._pause.is_set():
+                    time.sleep(0.01)
+                    started, start_step = time.perf_counter(), self.step
+                    continue
+                self._one_step()
+                elapsed = time.perf_counter() - started
+                if elapsed > 0.5:
+                    self.steps_per_second = (self.step - start_step) / elapsed
+                    started, start_step = time.perf_counter(), self.step
+        except BaseException as exc:  # kept and re-raised by the next blocking call
+            self.error = exc
+
+    # ------------------------------------------------------------------ background control
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        """One of ``idle``, ``running``, ``paused``, ``error``."""
+        if self.error is not None:
+            return "error"
+        if self.running:
+            return "paused" if self._pause.is_set() else "running"
+        return "idle"
+
+    def start(self, n_steps: int | None = None) -> None:
+        """Train in a background thread for ``n_steps`` more steps (``None``: until ``stop()``)."""
+        if n_steps is not None and (not isinstance(n_steps, int) or n_steps < 0):
+            raise ValueError(f"n_steps must be a whole number >= 0 or None, got {n_steps!r}")
+        if self.running:
+            raise RuntimeError("the session is already running; pause(), stop() or wait() first")
+        self.error = None
+        self._target = None if n_steps is None else self.step + n_steps
+        self._pause.clear()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="ragteach-training", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Pause between two steps; ``resume()`` continues with the next step number."""
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def stop(self) -> None:
+        """Stop after the current step and wait for the thread; all state is kept."""
+        self._stop.set()
+        self._pause.clear()
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background run ends; re-raise its error, if any."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            exc, self.error = self.error, None
+            if isinstance(exc, TrainingError):
+                raise TrainingError(str(exc)) from exc
+            raise TrainingError(f"step {self.step} failed: {type(exc).__name__}: {exc}") from exc
+
+    # ------------------------------------------------------------------ blocking run
+    def run(self, n_steps: int, progress: bool = True, desc: str = "training") -> list[dict[str, Any]]:
+        """Train ``n_steps`` steps and block, with a progress bar. Returns the new history rows.
+
+        Steps run in the background thread while this call waits, so Ctrl-C / the notebook's
+        stop button interrupts cleanly between two steps and keeps everything.
+        """
+        self._raise_error()  # an error from an earlier background run surfaces here first
+        first, first_step = len(self.history), self.step
+        self.start(n_steps)
+        bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=False)
+        try:
+            while self.running:
+                self._thread.join(0.1)
+                bar.n = self.step - first_step
+                if self.history:
+                    last = self.history[-1]
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()
+                                     if k != "step" and isinstance(v, float)}, refresh=False)
+                bar.refresh()
+        except KeyboardInterrupt:
+            self.stop()
+            print(f"Interrupted after step {self.step}; nothing is lost. Call run() again to continue.")
+        finally:
+            bar.close()
+        self._raise_error()
+        return self.history[first:]
+
+    # ------------------------------------------------------------------ history helpers
+    def metric(self, name: str) -> list[float]:
+        """The values of one metric (or knob) over the history."""
+        return [row[name] for row in self.history if name in row]
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: state objects, step, history, knob values."""
+        with self.lock:
+            return {
+                "step": self.step,
+                "history": [dict(row) for row in self.history],
+                "knobs": self.knobs.snapshot(),
+                "state": {name: obj.state_dict() for name, obj in self.state.items()},
+            }
+
+    def restore(self, ckpt: dict[str, Any]) -> None:
+        if self.running:
+            raise RuntimeError("stop() the session before loading a checkpoint")
+        with self.lock:
+            for name, obj in self.state.items():
+                if name not in ckpt["state"]:
+                    raise KeyError(f"checkpoint has no state named {name!r}; it has {sorted(ckpt['state'])}")
+                obj.load_state_dict(ckpt["state"][name])
+            self.step = int(ckpt["step"])
+            self.history = [dict(row) for row in ckpt["history"]]
+            self.knobs.load_values(ckpt["knobs"])
+            self.knobs.set_next_step(self.step)
+
+    def save(self, path: str | Path) -> Path:
+        """Save a checkpoint that loads with ``torch.load(path, weights_only=True)``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(self.checkpoint(), path)
+        return path
+
+    def load(self, path: str | Path) -> None:
+        self.restore(torch.load(Path(path), weights_only=True))

@@ -1,0 +1,1 @@
+"""The measurements every claim in the notebooks is checked with."""
