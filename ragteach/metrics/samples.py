@@ -18,12 +18,16 @@ import torch
 
 
 class DigitJudge:
-    """Multinomial logistic regression on real 8x8 digits (scikit-learn), used to score samples."""
+    """A small MLP classifier (scikit-learn, one hidden layer of 128) trained on real 8x8 digits.
+
+    On the held-out real digits it is about 98 % accurate and labels about 95 % of them with
+    probability ≥ 0.9: that is the ceiling a generator's samples can be compared with.
+    """
 
     def __init__(self, x_train: torch.Tensor, y_train: torch.Tensor, seed: int = 0) -> None:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.neural_network import MLPClassifier
 
-        self.model = LogisticRegression(max_iter=2000, C=0.5, random_state=seed)
+        self.model = MLPClassifier((128,), alpha=1e-3, max_iter=500, random_state=seed)
         self.model.fit(np.asarray(x_train), np.asarray(y_train))
 
     def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -1,0 +1,21 @@
+"""Tables for notebooks and scripts: a list of dict rows as Markdown (renders in Jupyter and the book)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """Rows as a Markdown table with the given columns (default: the first row's keys)."""
+    if not rows:
+        raise ValueError("rows must not be empty")
+    columns = list(columns or rows[0].keys())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value).replace("|", "\\|")

@@ -1,0 +1,39 @@
+"""Every checker accepts a right answer and refuses a wrong one with a hint."""
+import torch
+
+from ragteach.exercises import gan_basics as ex
+
+
+def test_d_loss_checker():
+    assert ex.check_d_loss(lambda r, f: -(r.log().mean() + (1 - f).log().mean()))
+    flipped = ex.check_d_loss(lambda r, f: r.log().mean() + (1 - f).log().mean())
+    assert not flipped and "sign" in flipped.message
+    one_term = ex.check_d_loss(lambda r, f: -r.log().mean())
+    assert not one_term and "one of the two terms" in one_term.message
+
+
+def test_d_loss_checker_reports_exceptions_and_todo():
+    def todo(r, f):
+        raise NotImplementedError
+
+    assert "NotImplementedError" in ex.check_d_loss(todo).message
+    assert "raised" in ex.check_d_loss(lambda r, f: r @ torch.ones(3)).message
+
+
+def test_g_loss_checker():
+    assert ex.check_g_loss(lambda f: -f.log().mean())
+    minimax = ex.check_g_loss(lambda f: (1 - f).log().mean())
+    assert not minimax and "saturates" in minimax.message
+
+
+def test_count_modes_checker():
+    def right(samples, centers, std):
+        d, k = torch.cdist(samples, centers).min(dim=1)
+        return len(set(k[d <= 3 * std].tolist()))
+
+    def no_threshold(samples, centers, std):
+        return len(set(torch.cdist(samples, centers).argmin(dim=1).tolist()))
+
+    assert ex.check_count_modes(right)
+    wrong = ex.check_count_modes(no_threshold)
+    assert not wrong and "3·std" in wrong.message

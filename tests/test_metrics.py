@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from ragteach.data.digits import load_digits
+from ragteach.data.toy2d import grid, ring
+from ragteach.metrics.modes import mode_stats
+from ragteach.metrics.samples import DigitJudge, score_samples
+
+
+def test_collapsed_samples_capture_one_mode():
+    mix = ring()
+    samples = mix.centers[3] + 0.001 * torch.randn(2500, 2)
+    s = mode_stats(samples, mix)
+    assert s.modes_captured == 1 and s.high_quality == 1.0 and s.counts[3] == 2500
+
+
+def test_samples_between_modes_are_low_quality_and_capture_nothing():
+    mix = grid()
+    samples = torch.full((100, 2), 1.0)  # halfway between grid points
+    s = mode_stats(samples, mix)
+    assert s.modes_captured == 0 and s.high_quality == 0.0
+
+
+def test_hq_threshold_is_three_sigma():
+    mix = ring()
+    inside = mix.centers[:1] + torch.tensor([[2.9 * mix.std, 0.0]])
+    outside = mix.centers[:1] + torch.tensor([[3.1 * mix.std, 0.0]])
+    assert mode_stats(inside, mix).high_quality == 1.0
+    assert mode_stats(outside, mix).high_quality == 0.0
+
+
+def test_mode_stats_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        mode_stats(torch.zeros(5, 3), ring())
+
+
+@pytest.fixture(scope="module")
+def judge_and_data():
+    d = load_digits()
+    return DigitJudge(d.x_train, d.y_train), d
+
+
+def test_judge_is_accurate_on_held_out_real_digits(judge_and_data):
+    judge, d = judge_and_data
+    assert judge.accuracy(d.x_test, d.y_test) > 0.93
+
+
+def test_real_digits_score_high_and_noise_scores_low(judge_and_data):
+    judge, d = judge_and_data
+    real = score_samples(judge, d.x_test)
+    assert real.classes_covered == 10 and real.confident_rate > 0.8
+    ones = score_samples(judge, d.x_test[d.y_test == 1])
+    assert ones.classes_covered <= 3 and np.argmax(ones.class_counts) == 1
+    blank = score_samples(judge, torch.full((50, 64), -1.0))
+    assert blank.classes_covered <= 1
+    with pytest.raises(ValueError, match="threshold"):
+        score_samples(judge, d.x_test, threshold=0)
