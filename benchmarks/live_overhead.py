@@ -95,7 +95,7 @@ def knob_latency(changes: int, previews: bool) -> list[float]:
             session.set_knob("lr_d", value)
             sets.append((t, value))
         deadline = time.perf_counter() + 5.0
-        while seen[-1][1] != sets[-1][1] and time.perf_counter() < deadline:
+        while (not seen or seen[-1][1] != sets[-1][1]) and time.perf_counter() < deadline:
             time.sleep(0.005)
     finally:
         session.stop()

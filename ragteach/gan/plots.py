@@ -14,7 +14,7 @@ from ragteach.live.preview import Preview, new_figure
 from ragteach.metrics.modes import mode_stats
 
 
-def decision_surface(trainer: GANTrainer, lim: float, n: int = 80) -> np.ndarray:
+def decision_surface(trainer: GANTrainer, lim: float, n: int = 50) -> np.ndarray:
     """D(x) = sigmoid(logit) on an n x n grid over [-lim, lim]^2 (each point judged as a full pack)."""
     axis = torch.linspace(-lim, lim, n)
     xx, yy = torch.meshgrid(axis, axis, indexing="xy")

@@ -53,13 +53,14 @@ class LiveView(W.VBox):
     """Controls, status and previews of a session, refreshed at most ``1 / interval`` times a second.
 
     knobs: names of the knobs to show (default: all). n_steps: how many steps the Start button runs
-    (``None``: until Stop). The refresh waits at least ``slowdown`` times as long as the last drawing
-    took, so drawing never takes more than about 1/(1 + slowdown) of the time.
+    (``None``: until Stop). The status line refreshes every ``interval`` seconds; a preview is redrawn
+    only after at least ``slowdown`` times as long as its last drawing took, so drawing takes at most
+    about 1/(1 + slowdown) of the time (10 % with the default 9).
     """
 
     def __init__(self, session: TrainingSession, previews: Sequence[Preview] = (),
                  knobs: Sequence[str] | None = None, n_steps: int | None = None,
-                 interval: float = 0.25, slowdown: float = 4.0) -> None:
+                 interval: float = 0.25, slowdown: float = 9.0) -> None:
         self.session, self.previews, self.n_steps = session, list(previews), n_steps
         self.interval, self.slowdown = interval, slowdown
         names = list(knobs) if knobs is not None else [k.name for k in session.knobs]
@@ -79,7 +80,7 @@ class LiveView(W.VBox):
         self.images = {p.name: W.Image(format="png", layout=W.Layout(max_width="520px")) for p in self.previews}
         self.redraws = 0
         self._drawn_step = -1
-        self._syncing = False
+        self._next_draw = 0.0  # perf_counter time before which previews are not redrawn
         self._closed = threading.Event()
         super().__init__([
             W.HBox(list(self.buttons.values()) + [self.status]),
@@ -94,16 +95,12 @@ class LiveView(W.VBox):
     # ------------------------------------------------------------------ controls -> knobs
     def _on_control(self, name: str):
         def handler(change: dict[str, Any]) -> None:
-            if self._syncing:
-                return
             try:
                 self.session.set_knob(name, change["new"])
                 self.message.value = ""
             except ValueError as exc:  # keep the old value, say why
                 self.message.value = f"<span style='color:#b00'>{exc}</span>"
-                self._syncing = True
-                self.controls[name].value = change["old"]
-                self._syncing = False
+                self.controls[name].value = change["old"]  # re-sets the knob to its own value: no-op
         return handler
 
     def _start(self) -> None:
@@ -115,41 +112,40 @@ class LiveView(W.VBox):
 
     # ------------------------------------------------------------------ session -> view
     def _sync_controls(self) -> None:
-        """Knobs set from code show up on their sliders."""
-        self._syncing = True
-        try:
-            for name, widget in self.controls.items():
-                value = self.session.knobs[name]
-                if widget.value != value:
-                    widget.value = value
-        finally:
-            self._syncing = False
+        """Knobs set from code show up on their controls. Setting a control to the knob's own value
+        calls the handler with an unchanged value, which records nothing, so no guard flag is needed."""
+        for name, widget in self.controls.items():
+            value = self.session.knobs[name]
+            if widget.value != value:
+                widget.value = value
 
-    def refresh(self) -> float:
-        """Redraw status and previews now; returns the seconds the drawing took."""
+    def refresh(self, force: bool = True) -> None:
+        """Update status and controls; redraw the previews if the step moved (and, unless ``force``,
+        if the throttle allows it)."""
         s = self.session
-        started = time.perf_counter()
-        rate = f", {s.steps_per_second:.0f} steps/s" if s.status == "running" else ""
+        rate = f", {s.steps_per_second:.0f} steps/s" if s.status == "running" and s.steps_per_second else ""
         self.status.value = f"<b>step {s.step}</b> — {s.status}{rate}"
         if s.error is not None:
             self.message.value = (f"<span style='color:#b00'><b>Training stopped:</b> {s.error}</span>")
         self._sync_controls()
-        if s.step != self._drawn_step:
+        if s.step != self._drawn_step and (force or time.perf_counter() >= self._next_draw):
+            started = time.perf_counter()
             self._drawn_step = s.step
             for p in self.previews:
                 self.images[p.name].value = p.render(s)
             self.redraws += 1
-        return time.perf_counter() - started
+            took = time.perf_counter() - started
+            self._next_draw = time.perf_counter() + max(self.interval, self.slowdown * took)
 
     def _refresh_loop(self) -> None:
-        while not self._closed.is_set():
+        while not self._closed.wait(self.interval):
             try:
-                took = self.refresh()
+                self.refresh(force=False)
             except Exception as exc:  # a broken preview must not kill the view
                 self.message.value = f"<span style='color:#b00'>preview failed: {exc}</span>"
-                took = 1.0
-            self._closed.wait(max(self.interval, self.slowdown * took))
 
     def close(self) -> None:
+        """Stop refreshing (waits for a redraw in progress) and close the widgets."""
         self._closed.set()
+        self._thread.join()
         super().close()
