@@ -55,11 +55,6 @@ def make_view(session, trainer, mix) -> LiveView:
     return LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])])
 
 
-def close_view(view: LiveView) -> None:
-    view.close()
-    view._thread.join()  # a redraw in progress finishes before the next measurement starts
-
-
 def throughput(n: int, previews: bool) -> tuple[float, float]:
     """(steps/s, redraws/s) for n steps from a fresh session."""
     session, trainer, mix = make_session()
@@ -74,7 +69,7 @@ def throughput(n: int, previews: bool) -> tuple[float, float]:
     session.wait()
     elapsed = time.perf_counter() - t0
     redraws = view.redraws - redraws
-    close_view(view)
+    view.close()  # waits for a redraw in progress
     return n / elapsed, redraws / elapsed
 
 
@@ -100,7 +95,7 @@ def knob_latency(changes: int, previews: bool) -> list[float]:
     finally:
         session.stop()
         if view is not None:
-            close_view(view)
+            view.close()  # waits for a redraw in progress
     session.wait()  # re-raises a training error, if any
     return [next((ts for ts, v in seen if v == value), float("inf")) - t for t, value in sets]
 

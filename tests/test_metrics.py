@@ -56,3 +56,11 @@ def test_real_digits_score_high_and_noise_scores_low(judge_and_data):
     assert blank.classes_covered <= 1
     with pytest.raises(ValueError, match="threshold"):
         score_samples(judge, d.x_test, threshold=0)
+
+
+def test_nearest_distance():
+    from ragteach.metrics.samples import nearest_distance
+    ref = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    assert nearest_distance(torch.tensor([[3.0, 4.0], [0.0, 1.0]]), ref).tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="same D"):
+        nearest_distance(torch.zeros(2, 3), ref)

@@ -57,3 +57,15 @@ def score_samples(judge: DigitJudge, samples: torch.Tensor, threshold: float = 0
     confident = p.max(axis=1) >= threshold
     counts = np.bincount(p.argmax(axis=1)[confident], minlength=10)
     return SampleScore(float(confident.mean()), counts, int((counts > 0).sum()))
+
+
+def nearest_distance(samples: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """For each sample, the Euclidean distance to its nearest image in ``reference``: (N,).
+
+    Small means "looks like some real image"; compared against held-out images it also
+    tells copying (memorisation) from generalising.
+    """
+    if samples.ndim != 2 or reference.ndim != 2 or samples.shape[1] != reference.shape[1]:
+        raise ValueError(f"samples and reference must be (N, D) and (M, D) with the same D, got "
+                         f"{tuple(samples.shape)} and {tuple(reference.shape)}")
+    return torch.cdist(samples.float(), reference.float()).min(dim=1).values
