@@ -22,7 +22,8 @@ def view():
     mix = ring()
     trainer = GANTrainer(toy_config(), mix.sample, batch_size=32)
     session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
-    v = LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])], interval=0.05)
+    v = LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])],
+                 interval=0.05, slowdown=0.0)
     yield v
     v.session.stop()
     v.close()
@@ -60,14 +61,26 @@ def test_refused_value_shows_message_and_restores_control():
 def test_previews_change_while_training_runs(view):
     first = bytes(view.images["samples"].value)
     assert first.startswith(PNG)
-    view.session.start(150)
-    deadline = time.time() + 30
+    view.session.start(None)
+    deadline = time.time() + 60
     while view.redraws < 3 and time.time() < deadline:
         time.sleep(0.05)
-    view.session.wait()
+    view.session.stop()
+    assert view.redraws >= 3, "the preview did not redraw while training ran"
+    assert bytes(view.images["samples"].value) != first
     view.refresh()
-    assert view.redraws >= 3 and bytes(view.images["samples"].value) != first
-    assert "step 150" in view.status.value
+    assert f"step {view.session.step}" in view.status.value
+
+
+def test_throttle_limits_redraws():
+    trainer = GANTrainer(toy_config(), ring().sample, batch_size=32)
+    session = TrainingSession(trainer, gan_knobs())
+    v = LiveView(session, [history_preview(["loss_d"])], interval=0.05, slowdown=1000.0)
+    session.start(None)
+    time.sleep(1.0)
+    session.stop()
+    v.close()
+    assert v.redraws <= 2  # the first draw at construction, then at most one more in the window
 
 
 def test_buttons_drive_the_session(view):

@@ -34,3 +34,32 @@ def g_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 G_LOSSES = {"non_saturating": g_loss_non_saturating, "minimax": g_loss_minimax}
+
+
+def g_loss_seed(fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_adv = −E_z[D(G(z))], seed 001's adversarial term exactly as written: minus the mean
+    *probability* (not its log). Its gradient σ'(s) = D(1 − D) vanishes both when D is sure the sample is
+    fake and when it is sure it is real."""
+    return -torch.sigmoid(fake_logits).mean()
+
+
+G_LOSSES["seed"] = g_loss_seed
+
+
+def rasgan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Relativistic average GAN (Jolicoeur-Martineau 2018), discriminator side.
+
+    With C the critic's logit and D̃(x) = σ(C(x) − E_fake C):
+    L_D = −E_x[log σ(C(x) − E_z C(G(z)))] − E_z[log(1 − σ(C(G(z)) − E_x C(x)))].
+    D judges "is real *more* realistic than fake, on average" instead of "is this real".
+    """
+    return (-F.logsigmoid(real_logits - fake_logits.mean()).mean()
+            - F.logsigmoid(-(fake_logits - real_logits.mean())).mean())
+
+
+def rasgan_g_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """RaSGAN, generator side: the same expression with real and fake swapped,
+    L_G = −E_z[log σ(C(G(z)) − E_x C(x))] − E_x[log(1 − σ(C(x) − E_z C(G(z))))].
+    Unlike the standard G loss, real samples appear in it, so G also gets gradient through them."""
+    return (-F.logsigmoid(fake_logits - real_logits.mean()).mean()
+            - F.logsigmoid(-(real_logits - fake_logits.mean())).mean())

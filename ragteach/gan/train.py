@@ -13,12 +13,13 @@ from typing import Any, Callable
 
 import torch
 
-from ragteach.gan import randomize
-from ragteach.gan.losses import G_LOSSES, d_loss
+from ragteach.gan import randomize, relative
+from ragteach.gan.losses import G_LOSSES, d_loss, rasgan_d_loss, rasgan_g_loss
 from ragteach.gan.models import Discriminator, GANConfig, Generator
 from ragteach.live.knobs import Knob, Knobs
 
 RealSampler = Callable[[int, torch.Generator], torch.Tensor]
+Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def tensor_sampler(data: torch.Tensor) -> RealSampler:
@@ -33,9 +34,15 @@ def tensor_sampler(data: torch.Tensor) -> RealSampler:
 
 
 def gan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3, d_steps: int = 1, instance_noise: float = 0.0,
-              noise_anneal_steps: int = 0, label_smoothing: float = 0.0, label_flip: float = 0.0) -> Knobs:
-    """The knobs a GAN step reads; every one is range-checked."""
-    return Knobs.of(
+              noise_anneal_steps: int = 0, label_smoothing: float = 0.0, label_flip: float = 0.0,
+              lam: float | None = None, pairing: str = "random") -> Knobs:
+    """The knobs a GAN step reads; every one is range-checked. ``lam`` (λ ≥ 0) adds seed 001's distance
+    term λ·E||G(z) − x||² with the given ``pairing``; leave it ``None`` for a plain GAN."""
+    extra = [] if lam is None else [
+        Knob("lam", lam, low=0.0, high=100.0, description="λ (distance weight)"),
+        Knob("pairing", pairing, kind="choice", choices=relative.PAIRINGS, description="pair G(z) with"),
+    ]
+    return Knobs.of(*extra,
         Knob("lr_g", lr_g, low=0.0, high=0.1, low_open=True, log=True, description="G learning rate"),
         Knob("lr_d", lr_d, low=0.0, high=0.1, low_open=True, log=True, description="D learning rate"),
         Knob("d_steps", d_steps, low=1, high=10, kind="int", description="D steps per G step"),
@@ -51,19 +58,32 @@ class GANTrainer:
     """Holds G, D, their Adam optimisers and a seeded random generator; ``trainer(knobs)`` is one step.
 
     sample_real: draws a batch of real data (the *only* place real data enters).
-    g_loss: ``"non_saturating"`` (−E log D(G(z))) or ``"minimax"`` (E log(1 − D(G(z)))).
+    g_loss: ``"non_saturating"`` (−E log D(G(z))), ``"minimax"`` (E log(1 − D(G(z)))) or
+        ``"seed"`` (−E D(G(z)), seed 001's form).
+    objective: ``"standard"`` (the losses above) or ``"relativistic"`` (RaSGAN for both players).
+    augment: a transform applied to real AND fake inputs of D (DiffAugment).
+    real_transform: a transform applied to real images only (seed 001's data preparation).
+    distance_data: the training set, for the λ term's ``nearest`` and ``fixed`` pairings.
     betas: Adam's (β1, β2); the seeds use (0.5, 0.999), the DCGAN setting.
     """
 
     def __init__(self, cfg: GANConfig, sample_real: RealSampler, batch_size: int = 256, seed: int = 0,
                  g_loss: str = "non_saturating", betas: tuple[float, float] = (0.5, 0.999),
+                 objective: str = "standard", augment: Transform | None = None,
+                 real_transform: Transform | None = None, distance_data: torch.Tensor | None = None,
                  device: str | torch.device = "cpu") -> None:
         if g_loss not in G_LOSSES:
             raise ValueError(f"g_loss must be one of {sorted(G_LOSSES)}, got {g_loss!r}")
+        if objective not in ("standard", "relativistic"):
+            raise ValueError(f"objective must be 'standard' or 'relativistic', got {objective!r}")
+        if distance_data is not None and (distance_data.ndim != 2 or distance_data.shape[1] != cfg.data_dim):
+            raise ValueError(f"distance_data must have shape (N, {cfg.data_dim}) like G's output, "
+                             f"got {tuple(distance_data.shape)}")
         if batch_size <= 0 or batch_size % cfg.pack:
             raise ValueError(f"batch_size must be a positive multiple of pack={cfg.pack}, got {batch_size}")
         self.cfg, self.sample_real, self.batch_size = cfg, sample_real, batch_size
-        self.g_loss_name, self.device = g_loss, torch.device(device)
+        self.g_loss_name, self.objective, self.device = g_loss, objective, torch.device(device)
+        self.augment, self.real_transform = augment, real_transform
         torch.manual_seed(seed)  # the initial weights
         self.G = Generator(cfg).to(self.device)
         self.D = Discriminator(cfg).to(self.device)
@@ -71,21 +91,37 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas)
         self.rng = torch.Generator().manual_seed(seed)  # batches, noise, flips
         self.steps = 0
+        self.distance_data = None if distance_data is None else distance_data.to(self.device)
+        # "fixed" pairing: training example i always gets latent code fixed_z[i]
+        self.fixed_z = None if distance_data is None else torch.randn(len(distance_data), cfg.z_dim,
+                                                                      generator=self.rng).to(self.device)
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device)
 
-    def _d_step(self, k: dict[str, Any], noise_std: float) -> dict[str, float]:
+    def _real(self) -> torch.Tensor:
         real = self.sample_real(self.batch_size, self.rng).to(self.device)
+        return real if self.real_transform is None else self.real_transform(real, self.rng)
+
+    def _d_input(self, x: torch.Tensor, noise_std: float) -> torch.Tensor:
+        """What D sees: the (differentiable) augmentation, then instance noise."""
+        if self.augment is not None:
+            x = self.augment(x, self.rng)
+        return randomize.add_instance_noise(x, noise_std, self.rng)
+
+    def _d_step(self, k: dict[str, Any], noise_std: float) -> dict[str, float]:
+        real = self._real()
         with torch.no_grad():
             fake = self.G(self._noise(self.batch_size))
-        real = randomize.add_instance_noise(real, noise_std, self.rng)
-        fake = randomize.add_instance_noise(fake, noise_std, self.rng)
-        real_logits, fake_logits = self.D(real), self.D(fake)
-        n = real_logits.shape[0]
-        real_t = randomize.targets(n, 1.0 - k["label_smoothing"], k["label_flip"], self.rng).to(self.device)
-        fake_t = randomize.targets(n, 0.0, k["label_flip"], self.rng).to(self.device)
-        loss = d_loss(real_logits, fake_logits, real_t, fake_t)
+        real_logits = self.D(self._d_input(real, noise_std))
+        fake_logits = self.D(self._d_input(fake, noise_std))
+        if self.objective == "relativistic":
+            loss = rasgan_d_loss(real_logits, fake_logits)
+        else:
+            n = real_logits.shape[0]
+            real_t = randomize.targets(n, 1.0 - k["label_smoothing"], k["label_flip"], self.rng).to(self.device)
+            fake_t = randomize.targets(n, 0.0, k["label_flip"], self.rng).to(self.device)
+            loss = d_loss(real_logits, fake_logits, real_t, fake_t)
         _check_finite("loss_d", loss, self.steps)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -93,14 +129,48 @@ class GANTrainer:
         return {"loss_d": loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
                 "d_fake": torch.sigmoid(fake_logits).mean().item()}
 
-    def _g_step(self, noise_std: float) -> float:
-        fake = randomize.add_instance_noise(self.G(self._noise(self.batch_size)), noise_std, self.rng)
-        loss = G_LOSSES[self.g_loss_name](self.D(fake))
+    def _g_step(self, k: dict[str, Any], noise_std: float) -> dict[str, float]:
+        lam, pairing = k.get("lam", 0.0), k.get("pairing", "random")
+        idx = None
+        if lam > 0 and pairing == "fixed":
+            idx = torch.randint(len(self._need_distance_data(pairing)), (self.batch_size,), generator=self.rng)
+            z = self.fixed_z[idx.to(self.device)]
+        else:
+            z = self._noise(self.batch_size)
+        fake = self.G(z)
+        fake_logits = self.D(self._d_input(fake, noise_std))
+        if self.objective == "relativistic":
+            real_logits = self.D(self._d_input(self._real(), noise_std))
+            adv = rasgan_g_loss(real_logits, fake_logits)
+        else:
+            adv = G_LOSSES[self.g_loss_name](fake_logits)
+        metrics = {"loss_g_adv": adv.item()}
+        loss = adv
+        if lam > 0:
+            distance = relative.squared_distance(fake, self._targets(fake, pairing, idx))
+            loss = adv + lam * distance
+            metrics["distance"] = distance.item()
         _check_finite("loss_g", loss, self.steps)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        return loss.item()
+        metrics["loss_g"] = loss.item()
+        return metrics
+
+    def _need_distance_data(self, pairing: str) -> torch.Tensor:
+        if self.distance_data is None:
+            raise ValueError(f"pairing {pairing!r} needs the training set: pass distance_data= to GANTrainer")
+        return self.distance_data
+
+    def _targets(self, fake: torch.Tensor, pairing: str, idx: torch.Tensor | None) -> torch.Tensor:
+        """The real x paired with each G(z) in the λ term (see ragteach.gan.relative)."""
+        relative.check_pairing(pairing)
+        if pairing == "random":
+            return self.sample_real(len(fake), self.rng).to(self.device)
+        data = self._need_distance_data(pairing)
+        if pairing == "nearest":
+            return relative.nearest_targets(fake.detach(), data)
+        return data[idx.to(self.device)]
 
     def __call__(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: ``d_steps`` discriminator updates, then one generator update."""
@@ -109,7 +179,7 @@ class GANTrainer:
         noise_std = randomize.annealed_std(k["instance_noise"], self.steps, k["noise_anneal_steps"])
         for _ in range(k["d_steps"]):
             metrics = self._d_step(k, noise_std)
-        metrics["loss_g"] = self._g_step(noise_std)
+        metrics.update(self._g_step(k, noise_std))
         metrics["noise_std"] = noise_std
         self.steps += 1
         return metrics
@@ -123,7 +193,8 @@ class GANTrainer:
 
     def state_dict(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state(), "steps": self.steps}
+                "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state(), "steps": self.steps,
+                "fixed_z": self.fixed_z}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -132,6 +203,7 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.rng.set_state(state["rng"])
         self.steps = int(state["steps"])
+        self.fixed_z = state.get("fixed_z", self.fixed_z)
 
 
 def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

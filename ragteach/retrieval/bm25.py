@@ -1,0 +1,79 @@
+"""Okapi BM25 (Robertson & Zaragoza 2009), as a sparse matrix so that a query is one row sum.
+
+For a query q (its tokens, repeats counted) and a document d of length |d|:
+
+    score(q, d) = Σ_{t ∈ q} IDF(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 − b + b · |d| / avgdl))
+
+- ``idf="lucene"`` (default): ``IDF(t) = ln(1 + (N − n_t + 0.5) / (n_t + 0.5))``, always > 0
+  (Lucene, Elasticsearch and ``bm25s``'s default; they leave out the constant factor k1 + 1,
+  which changes no ranking);
+- ``idf="robertson"``: ``IDF(t) = ln((N − n_t + 0.5) / (n_t + 0.5))``; a negative value (a term in
+  more than half the documents) is replaced by ``epsilon · mean IDF``, as ``rank_bm25.BM25Okapi`` does.
+
+k1 ≥ 0 saturates term frequency (0: only presence counts); b ∈ [0, 1] normalises by length.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from scipy import sparse
+
+from ragteach.retrieval.base import Retriever
+from ragteach.retrieval.text import tokenize
+
+
+class BM25Retriever(Retriever):
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75, idf: str = "lucene", epsilon: float = 0.25) -> None:
+        super().__init__()
+        if not (isinstance(k1, (int, float)) and k1 >= 0):
+            raise ValueError(f"k1 must be a number >= 0, got {k1!r}")
+        if not (isinstance(b, (int, float)) and 0 <= b <= 1):
+            raise ValueError(f"b must be in [0, 1], got {b!r}")
+        if idf not in ("lucene", "robertson"):
+            raise ValueError(f"idf must be 'lucene' or 'robertson', got {idf!r}")
+        self.k1, self.b, self.idf_kind, self.epsilon = float(k1), float(b), idf, float(epsilon)
+
+    def _index(self, docs: list[str]) -> None:
+        self.index_tokens([tokenize(d) for d in docs])
+
+    def index_tokens(self, corpus: list[list[str]]) -> None:
+        """Build the (n_terms, n_docs) weight matrix W[t, d] = IDF(t) · (tf part) from tokenised docs."""
+        if not self.docs:
+            self.docs = [" ".join(toks) for toks in corpus]
+        self.vocab: dict[str, int] = {}
+        rows, cols, tfs = [], [], []
+        lengths = np.array([len(toks) for toks in corpus], dtype=np.float64)  # |d|
+        for d, toks in enumerate(corpus):
+            for term, tf in Counter(toks).items():
+                rows.append(self.vocab.setdefault(term, len(self.vocab)))
+                cols.append(d)
+                tfs.append(tf)
+        rows, cols, tf = np.array(rows), np.array(cols), np.array(tfs, dtype=np.float64)
+        n_docs = len(corpus)
+        df = np.bincount(rows, minlength=len(self.vocab)).astype(np.float64)  # n_t
+        self.idf = self._idf(df, n_docs)
+        avgdl = max(lengths.mean(), 1e-9)
+        norm = self.k1 * (1 - self.b + self.b * lengths[cols] / avgdl)
+        w = self.idf[rows] * tf * (self.k1 + 1) / (tf + norm)
+        self.weights = sparse.csr_matrix((w, (rows, cols)), shape=(len(self.vocab), n_docs))
+
+    def _idf(self, df: np.ndarray, n_docs: int) -> np.ndarray:
+        if self.idf_kind == "lucene":
+            return np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        idf = np.log((n_docs - df + 0.5) / (df + 0.5))
+        return np.where(idf < 0, self.epsilon * idf.mean(), idf)
+
+    def _scores(self, query: str) -> np.ndarray:
+        return self.scores_tokens(tokenize(query))
+
+    def scores_tokens(self, tokens: list[str]) -> np.ndarray:
+        """BM25 scores (n_docs,) of a tokenised query; unknown tokens add nothing."""
+        ids = [self.vocab[t] for t in tokens if t in self.vocab]
+        if not ids:
+            return np.zeros(self.weights.shape[1])
+        counts = np.bincount(ids, minlength=len(self.vocab))
+        nz = np.nonzero(counts)[0]
+        return np.asarray(self.weights[nz].T @ counts[nz], dtype=np.float64).ravel()
