@@ -37,3 +37,18 @@ def test_count_modes_checker():
     assert ex.check_count_modes(right)
     wrong = ex.check_count_modes(no_threshold)
     assert not wrong and "3·std" in wrong.message
+
+
+def test_relative_augmentation_checkers():
+    from ragteach.exercises import relative_augmentation as rx
+    import torch.nn.functional as F
+
+    assert rx.check_distance_term(lambda f, r: (f - r).pow(2).sum(1).mean())
+    per_pixel = rx.check_distance_term(lambda f, r: (f - r).pow(2).mean())
+    assert not per_pixel and "pixels" in per_pixel.message
+    assert rx.check_limit_point(lambda x: x.mean(0))
+    median = rx.check_limit_point(lambda x: x.median(0).values)
+    assert not median and "median" in median.message
+    assert rx.check_rasgan_d_loss(lambda r, f: -F.logsigmoid(r - f.mean()).mean() - F.logsigmoid(-(f - r.mean())).mean())
+    standard = rx.check_rasgan_d_loss(lambda r, f: -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean())
+    assert not standard and "standard" in standard.message

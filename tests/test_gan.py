@@ -108,3 +108,11 @@ def test_digits_load_offline_in_range():
     assert sorted(set(d.y_test.tolist())) == list(range(10))
     with pytest.raises(ValueError, match="test_fraction"):
         load_digits(test_fraction=1.5)
+
+
+def test_train_fraction_is_stratified():
+    d = load_digits()
+    x, y = d.train_fraction(0.1)
+    assert abs(len(x) - 0.1 * len(d.x_train)) < 1 and sorted(set(y.tolist())) == list(range(10))
+    with pytest.raises(ValueError, match="fraction"):
+        d.train_fraction(0.0)

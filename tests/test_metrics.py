@@ -64,3 +64,24 @@ def test_nearest_distance():
     assert nearest_distance(torch.tensor([[3.0, 4.0], [0.0, 1.0]]), ref).tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="same D"):
         nearest_distance(torch.zeros(2, 3), ref)
+
+
+def test_diversity_is_zero_for_copies_and_positive_for_real_digits():
+    from ragteach.metrics.samples import diversity
+    d = load_digits()
+    assert diversity(d.x_train[:1].repeat(50, 1)) == 0.0
+    assert diversity(d.x_train) > 5.0
+    with pytest.raises(ValueError, match="at least 2"):
+        diversity(d.x_train[:1])
+
+
+def test_memorisation_ratio_detects_copies():
+    from ragteach.metrics.samples import memorisation_ratio
+    d = load_digits()
+    copies = d.x_train[:200] + 0.01 * torch.randn(200, 64, generator=torch.Generator().manual_seed(0))
+    fresh = d.x_test[:200]
+    train, held = d.x_train[:400], d.x_test[200:400]
+    copies_ratio = memorisation_ratio(copies, d.x_train[:200], held)
+    assert copies_ratio < 0.1
+    # digits the model never saw are about as close to either set
+    assert 0.8 < memorisation_ratio(fresh, train, held) < 1.25

@@ -58,7 +58,7 @@ def test_lambda_term_is_added_with_the_right_sign_and_weight():
 def test_large_lambda_random_pairing_pulls_samples_to_the_data_mean():
     """E_x||g − x||² is minimised at the data mean: on the ring, the empty centre (0, 0)."""
     trainer, data = _trainer(g_loss="seed")
-    TrainingSession(trainer, gan_knobs(lam=50.0, lr_g=1e-3)).run(300, progress=False)
+    TrainingSession(trainer, gan_knobs(lam_max=100.0, lam=50.0, lr_g=1e-3)).run(300, progress=False)
     samples = trainer.sample(1000)
     assert samples.mean(0).norm() < 0.1 and samples.norm(dim=1).mean() < 0.3  # real points sit at radius 1
 
@@ -66,7 +66,7 @@ def test_large_lambda_random_pairing_pulls_samples_to_the_data_mean():
 def test_nearest_pairing_pulls_samples_onto_training_points():
     trainer, data = _trainer()
     before = torch.cdist(trainer.sample(500), data).min(1).values.mean()
-    TrainingSession(trainer, gan_knobs(lam=50.0, pairing="nearest", lr_g=1e-3)).run(300, progress=False)
+    TrainingSession(trainer, gan_knobs(lam_max=100.0, lam=50.0, pairing="nearest", lr_g=1e-3)).run(300, progress=False)
     after = torch.cdist(trainer.sample(500), data).min(1).values.mean()
     assert after < 0.2 * before
 
@@ -76,7 +76,7 @@ def test_fixed_pairing_reconstructs_its_examples():
     data = ring().sample(16, torch.Generator().manual_seed(0))
     trainer = GANTrainer(toy_config(), tensor_sampler(data), batch_size=64, seed=0, distance_data=data)
     start = (trainer.G(trainer.fixed_z) - data).norm(dim=1).mean().item()
-    TrainingSession(trainer, gan_knobs(lam=50.0, pairing="fixed", lr_g=1e-3)).run(300, progress=False)
+    TrainingSession(trainer, gan_knobs(lam_max=100.0, lam=50.0, pairing="fixed", lr_g=1e-3)).run(300, progress=False)
     with torch.no_grad():
         recon = (trainer.G(trainer.fixed_z) - data).norm(dim=1).mean().item()
     assert recon < 0.3 * start, (start, recon)
@@ -89,7 +89,7 @@ def test_pairing_errors():
         s.run(1, progress=False)
     with pytest.raises(ValueError, match="pairing must be one of 'random', 'nearest', 'fixed', got 'closest'"):
         s.set_knob("pairing", "closest")
-    with pytest.raises(ValueError, match=r"lam must be in \[0, 100\], got -1"):
+    with pytest.raises(ValueError, match=r"lam must be in \[0, 10\], got -1"):
         s.set_knob("lam", -1)
     with pytest.raises(ValueError, match="lam must be a finite number"):
         s.set_knob("lam", float("nan"))

@@ -193,3 +193,14 @@ def test_nan_loss_in_gan_keeps_last_good_weights():
         s.run(1, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.D.parameters()))
     assert s.step == 3
+
+
+def test_periodic_metrics_are_merged_every_n_steps():
+    from ragteach.live.session import with_periodic_metrics
+    calls = []
+    step = with_periodic_metrics(lambda k: {"loss": 1.0}, 3, lambda: calls.append(1) or {"score": len(calls)})
+    s = TrainingSession(step)
+    s.run(7, progress=False)
+    assert s.series("score") == ([2, 5], [1, 2]) and len(s.metric("loss")) == 7
+    with pytest.raises(ValueError, match="every"):
+        with_periodic_metrics(step, 0, dict)

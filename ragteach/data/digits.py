@@ -23,6 +23,19 @@ class Digits:
     image_shape = (8, 8)
     n_classes = 10
 
+    def train_fraction(self, fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """A stratified share of the training set (e.g. 0.1 for the "less data" experiments)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        if fraction == 1.0:
+            return self.x_train, self.y_train
+        from sklearn.model_selection import train_test_split
+
+        idx, _ = train_test_split(np.arange(len(self.y_train)), train_size=fraction, random_state=seed,
+                                  stratify=self.y_train.numpy())
+        idx = torch.as_tensor(np.sort(idx))
+        return self.x_train[idx], self.y_train[idx]
+
 
 def to_unit_range(pixels: np.ndarray) -> torch.Tensor:
     """Map pixel values 0..16 to [-1, 1]."""

@@ -86,3 +86,22 @@ def digits_preview(trainer: GANTrainer, n: int = 64) -> Preview:
         return fig
 
     return Preview("samples", collect, draw)
+
+
+def nearest_pairs_preview(trainer: GANTrainer, x_train: torch.Tensor, n: int = 16) -> Preview:
+    """Live: generated digits (top rows) above their nearest training images (bottom rows).
+    Near-identical pairs mean the generator is copying its training set."""
+
+    def collect(session: Any) -> dict[str, Any]:
+        fake = trainer.sample(n)
+        nearest = x_train[torch.cdist(fake, x_train).argmin(dim=1)]
+        lam = session.knobs["lam"] if "lam" in session.knobs else 0.0
+        return {"images": torch.cat([fake, nearest]).numpy(), "step": session.step, "lam": lam}
+
+    def draw(d: dict[str, Any]) -> Figure:
+        fig, (ax,) = new_figure(4.0, 4.2)
+        plot_digits(ax, d["images"], nrow=8,
+                    title=f"step {d['step']}, λ={d['lam']:g}\ntop: generated · bottom: nearest training digit")
+        return fig
+
+    return Preview("samples", collect, draw)

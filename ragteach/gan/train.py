@@ -35,11 +35,12 @@ def tensor_sampler(data: torch.Tensor) -> RealSampler:
 
 def gan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3, d_steps: int = 1, instance_noise: float = 0.0,
               noise_anneal_steps: int = 0, label_smoothing: float = 0.0, label_flip: float = 0.0,
-              lam: float | None = None, pairing: str = "random") -> Knobs:
+              lam: float | None = None, pairing: str = "random", lam_max: float = 10.0) -> Knobs:
     """The knobs a GAN step reads; every one is range-checked. ``lam`` (λ ≥ 0) adds seed 001's distance
-    term λ·E||G(z) − x||² with the given ``pairing``; leave it ``None`` for a plain GAN."""
+    term λ·E||G(z) − x||² with the given ``pairing``; leave it ``None`` for a plain GAN. ``lam_max`` is
+    the top of λ's range (and of its slider)."""
     extra = [] if lam is None else [
-        Knob("lam", lam, low=0.0, high=100.0, description="λ (distance weight)"),
+        Knob("lam", lam, low=0.0, high=lam_max, description="λ (distance weight)"),
         Knob("pairing", pairing, kind="choice", choices=relative.PAIRINGS, description="pair G(z) with"),
     ]
     return Knobs.of(*extra,

@@ -38,6 +38,24 @@ class TrainingError(RuntimeError):
     """A step failed; the message says at which step and what to change."""
 
 
+def with_periodic_metrics(step_fn: Callable[[dict[str, Any]], Metrics], every: int,
+                          metrics_fn: Callable[[], Metrics]) -> Callable[[dict[str, Any]], Metrics]:
+    """Wrap a step function so that after every ``every``-th call, ``metrics_fn()`` (an evaluation:
+    sample quality, diversity, ...) is merged into that step's metrics. Those history rows then carry
+    the evaluation; ``session.metric(name)`` picks them out."""
+    if every < 1:
+        raise ValueError(f"every must be a whole number >= 1, got {every}")
+    calls = 0
+
+    def step(knob_values: dict[str, Any]) -> Metrics:
+        nonlocal calls
+        metrics = step_fn(knob_values)
+        calls += 1
+        return {**metrics, **metrics_fn()} if calls % every == 0 else metrics
+
+    return step
+
+
 class TrainingSession:
     """Run ``step_fn`` step after step, reading ``knobs`` once per step and keeping history.
 
@@ -187,6 +205,11 @@ class TrainingSession:
     def metric(self, name: str) -> list[float]:
         """The values of one metric (or knob) over the history."""
         return [row[name] for row in self.history if name in row]
+
+    def series(self, name: str) -> tuple[list[int], list[float]]:
+        """(steps, values) of a metric that only some rows carry (e.g. a periodic evaluation)."""
+        rows = [row for row in self.history if name in row]
+        return [row["step"] for row in rows], [row[name] for row in rows]
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict[str, Any]:

@@ -69,3 +69,28 @@ def nearest_distance(samples: torch.Tensor, reference: torch.Tensor) -> torch.Te
         raise ValueError(f"samples and reference must be (N, D) and (M, D) with the same D, got "
                          f"{tuple(samples.shape)} and {tuple(reference.shape)}")
     return torch.cdist(samples.float(), reference.float()).min(dim=1).values
+
+
+def diversity(samples: torch.Tensor, max_n: int = 1000) -> float:
+    """Mean pairwise Euclidean distance between samples (first ``max_n``). Compare it with the same
+    number for real images: far lower means the generator repeats itself (mode collapse)."""
+    x = samples[:max_n].float()
+    if len(x) < 2:
+        raise ValueError(f"diversity needs at least 2 samples, got {len(x)}")
+    d = torch.cdist(x, x)
+    n = len(x)
+    return float(d.sum() / (n * (n - 1)))
+
+
+def memorisation_ratio(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, seed: int = 0) -> float:
+    """mean d(sample, nearest training image) / mean d(sample, nearest held-out image).
+
+    Both reference sets are cut to the same size (a nearest neighbour in a larger set is closer by
+    chance alone). About 1: the samples are no closer to what G was trained on than to unseen digits;
+    well below 1: G copies its training images.
+    """
+    n = min(len(train), len(held_out))
+    g = torch.Generator().manual_seed(seed)
+    tr = train[torch.randperm(len(train), generator=g)[:n]]
+    ho = held_out[torch.randperm(len(held_out), generator=g)[:n]]
+    return float(nearest_distance(samples, tr).mean() / nearest_distance(samples, ho).mean())
