@@ -37,12 +37,18 @@ class BM25Retriever(Retriever):
         self.k1, self.b, self.idf_kind, self.epsilon = float(k1), float(b), idf, float(epsilon)
 
     def _index(self, docs: list[str]) -> None:
-        self.index_tokens([tokenize(d) for d in docs])
+        self._build([tokenize(d) for d in docs])
 
-    def index_tokens(self, corpus: list[list[str]]) -> None:
-        """Build the (n_terms, n_docs) weight matrix W[t, d] = IDF(t) · (tf part) from tokenised docs."""
-        if not self.docs:
-            self.docs = [" ".join(toks) for toks in corpus]
+    def index_tokens(self, corpus: list[list[str]]) -> "BM25Retriever":
+        """Index documents that are already tokenised (how the reference libraries are fed)."""
+        if not corpus:
+            raise ValueError("bm25: index_tokens() needs at least one document; got an empty corpus")
+        self.docs = [" ".join(toks) for toks in corpus]
+        self._build([list(toks) for toks in corpus])
+        return self
+
+    def _build(self, corpus: list[list[str]]) -> None:
+        """The (n_terms, n_docs) weight matrix W[t, d] = IDF(t) · (tf part) from tokenised docs."""
         self.vocab: dict[str, int] = {}
         rows, cols, tfs = [], [], []
         lengths = np.array([len(toks) for toks in corpus], dtype=np.float64)  # |d|
@@ -71,9 +77,10 @@ class BM25Retriever(Retriever):
 
     def scores_tokens(self, tokens: list[str]) -> np.ndarray:
         """BM25 scores (n_docs,) of a tokenised query; unknown tokens add nothing."""
-        ids = [self.vocab[t] for t in tokens if t in self.vocab]
-        if not ids:
-            return np.zeros(self.weights.shape[1])
-        counts = np.bincount(ids, minlength=len(self.vocab))
-        nz = np.nonzero(counts)[0]
-        return np.asarray(self.weights[nz].T @ counts[nz], dtype=np.float64).ravel()
+        out = np.zeros(self.weights.shape[1])
+        w, ptr, docs = self.weights.data, self.weights.indptr, self.weights.indices
+        for t in tokens:  # row t of W holds the documents containing t and their weights
+            i = self.vocab.get(t)
+            if i is not None:
+                out[docs[ptr[i]:ptr[i + 1]]] += w[ptr[i]:ptr[i + 1]]
+        return out
