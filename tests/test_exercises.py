@@ -52,3 +52,18 @@ def test_relative_augmentation_checkers():
     assert rx.check_rasgan_d_loss(lambda r, f: -F.logsigmoid(r - f.mean()).mean() - F.logsigmoid(-(f - r.mean())).mean())
     standard = rx.check_rasgan_d_loss(lambda r, f: -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean())
     assert not standard and "standard" in standard.message
+
+
+def test_generative_models_checkers():
+    import torch.nn.functional as F
+    from ragteach.exercises import generative_models as gx
+
+    assert gx.check_reparameterize(lambda m, lv, e: m + torch.exp(0.5 * lv) * e)
+    var = gx.check_reparameterize(lambda m, lv, e: m + lv.exp() * e)
+    assert not var and "standard deviation" in var.message
+    assert gx.check_kl(lambda m, lv: -0.5 * (1 + lv - m ** 2 - lv.exp()).sum(1))
+    flipped = gx.check_kl(lambda m, lv: 0.5 * (1 + lv - m ** 2 - lv.exp()).sum(1))
+    assert not flipped and "never negative" in flipped.message
+    assert gx.check_conditional_input(lambda z, y, n: torch.cat([z, F.one_hot(y, n).float()], 1))
+    swapped = gx.check_conditional_input(lambda z, y, n: torch.cat([F.one_hot(y, n).float(), z], 1))
+    assert not swapped and "order" in swapped.message

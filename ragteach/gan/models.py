@@ -37,6 +37,7 @@ class GANConfig:
     d_hidden: tuple[int, ...] = (128, 128, 128)
     g_out: str | None = None  # "tanh" when the data lies in [-1, 1]
     pack: int = 1
+    g_activation: str = "relu"
 
 
 class Generator(nn.Module):
@@ -45,7 +46,7 @@ class Generator(nn.Module):
     def __init__(self, cfg: GANConfig) -> None:
         super().__init__()
         self.z_dim = cfg.z_dim
-        self.net = mlp([cfg.z_dim, *cfg.g_hidden, cfg.data_dim], "relu", cfg.g_out)
+        self.net = mlp([cfg.z_dim, *cfg.g_hidden, cfg.data_dim], cfg.g_activation, cfg.g_out)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)  # (B, data_dim)
@@ -90,3 +91,10 @@ def seed_digits_config(pack: int = 1) -> GANConfig:
     """
     return GANConfig(z_dim=100, data_dim=64, g_hidden=(128, 256, 512), d_hidden=(512, 256, 128),
                      g_out="tanh", pack=pack)
+
+
+def seed_mnist_config() -> GANConfig:
+    """Seed 003's MNIST GAN scaled to 8x8 digits: G 100→128→256→64 (LeakyReLU 0.2, tanh out),
+    D 64→512→256→1 (LeakyReLU; the sigmoid is in the loss)."""
+    return GANConfig(z_dim=100, data_dim=64, g_hidden=(128, 256), d_hidden=(512, 256), g_out="tanh",
+                     g_activation="leaky_relu")

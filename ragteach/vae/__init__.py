@@ -1,0 +1,1 @@
+"""Variational autoencoders: the model, its ELBO, and a training step."""
