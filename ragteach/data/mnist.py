@@ -38,7 +38,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says shape {shape}, but holds {data.size} values")
-    return data.reshape(shape)
+    return data.reshape(shape).copy()  # frombuffer is read-only; torch wants writable memory
 
 
 def load_mnist(root: str | Path, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
