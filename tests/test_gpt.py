@@ -87,7 +87,7 @@ def test_training_step_learns_and_is_deterministic(data):
     tr, s = run()
     losses = s.metric("loss")
     assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10 - 0.5
-    assert len(s.metric("val_loss")) == 3 and all(r["p"] == 0.5 for r in s.history)
+    assert len(s.metric("val_loss")) == 3 and all(r["p_drawn"] == 0.5 for r in s.history)
     assert 0.3 < s.history[-1]["active"] < 0.7
     tr2, s2 = run()
     assert s2.metric("loss") == losses
@@ -99,7 +99,7 @@ def test_knob_change_reaches_the_model_and_checkpoint_roundtrip(data, tmp_path):
     s.run(3, progress=False)
     s.set_knob("impl", "masked")
     s.run(2, progress=False)
-    assert tr.settings.impl == "masked" and all(0 <= r["p"] <= 0.5 for r in s.history)
+    assert tr.settings.impl == "masked" and all(0 <= r["p_drawn"] <= 0.5 for r in s.history)
     path = s.save(tmp_path / "gpt.pt")
     s.run(3, progress=False)
     after = s.history[-3:]

@@ -55,11 +55,14 @@ class QualityRun:
 
 def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: int = 0, rescale: bool = True,
                   batch_size: int = 16, lr: float = 2e-3, impl: str = "structured",
-                  eval_every: int | None = None, eval_batches: int = 16) -> QualityRun:
-    """Train with p active at training only, then measure validation loss with and without it at eval."""
+                  eval_every: int | None = None, eval_batches: int = 16, curve_batches: int = 4) -> QualityRun:
+    """Train with p active at training only, then measure validation loss with and without it at eval.
+
+    eval_every / curve_batches: the validation curve during training (default: 8 points of 4 batches);
+    eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run)."""
     settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl)
     trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings,
-                         eval_every=eval_every or max(1, steps // 8), eval_batches=4, lr=lr)
+                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr)
     session = TrainingSession(trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl),
                               state={"gpt": trainer})
     session.run(steps, desc=f"GPT p={p:g}{'' if rescale else ', no rescale'}")

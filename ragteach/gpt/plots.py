@@ -55,7 +55,7 @@ def p_histogram_preview(last: int = 500) -> Preview:
     """Histogram of the p drawn at the last ``last`` steps."""
 
     def collect(session: Any) -> list[float]:
-        return [r["p"] for r in session.history[-last:] if "p" in r]
+        return [r["p_drawn"] for r in session.history[-last:] if "p_drawn" in r]
 
     def draw(ps: list[float]) -> Figure:
         fig, (ax,) = new_figure()

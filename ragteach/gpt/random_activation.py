@@ -64,6 +64,17 @@ def activation_knobs(**values: Any) -> Knobs:
 _CHECKS = {k.name: k for k in activation_knob_list()}
 
 
+def _check(name: str, value: Any) -> Any:
+    """Validate like the knob; for λ also say why values above 1 are refused."""
+    try:
+        return _CHECKS[name].validate(value)
+    except ValueError as exc:
+        if name == "lam":
+            raise ValueError(f"{exc}. λ·Beta(α, β) can reach λ, and p must stay ≤ 1: values above 1 are refused, "
+                             f"not clipped (clipping would pile probability onto p = 1)") from None
+        raise
+
+
 @dataclass
 class ActivationSettings:
     """The current random-activation settings; every field is validated like its knob.
@@ -84,11 +95,11 @@ class ActivationSettings:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            setattr(self, f.name, _CHECKS[f.name].validate(getattr(self, f.name)))
+            setattr(self, f.name, _check(f.name, getattr(self, f.name)))
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the known fields of ``values`` (other keys, e.g. a learning rate, are ignored); all or nothing."""
-        checked = {k: _CHECKS[k].validate(v) for k, v in values.items() if k in _CHECKS}
+        checked = {k: _check(k, v) for k, v in values.items() if k in _CHECKS}
         for k, v in checked.items():
             setattr(self, k, v)
 

@@ -2,7 +2,7 @@
 
 ``trainer(knob_values) -> metrics``: reads p, source, λ, α, β, rescale, active_in, impl (and ``lr``)
 from the knob values, takes one AdamW step on a random batch of training text, and returns
-``loss`` (train cross-entropy, nats/char), ``p`` (the p drawn for this step), ``active`` (fraction of
+``loss`` (train cross-entropy, nats/char), ``p_drawn`` (the p drawn for this step; ``p`` is the knob), ``active`` (fraction of
 hidden units computed) and, every ``eval_every`` steps, ``val_loss`` on fixed validation batches.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class GPTTrainer:
         x, y = self.data.batch("train", self.batch_size, self.cfg.block_size, self.rng)
         _, loss = self.model(x, y)
         pol = self.model.policy
-        metrics = {"loss": loss.item(), "p": pol.p_now, "active": pol.units_active / max(1, pol.units_seen)}
+        metrics = {"loss": loss.item(), "p_drawn": pol.p_now, "active": pol.units_active / max(1, pol.units_seen)}
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.steps}; the update was not applied. "
                                      f"Lower the learning rate and run again.")
