@@ -204,3 +204,9 @@ def test_periodic_metrics_are_merged_every_n_steps():
     assert s.series("score") == ([2, 5], [1, 2]) and len(s.metric("loss")) == 7
     with pytest.raises(ValueError, match="every"):
         with_periodic_metrics(step, 0, dict)
+
+
+def test_metric_named_like_a_knob_is_refused():
+    s = TrainingSession(lambda k: {"p": 0.3}, Knobs.of(Knob("p", 0.5, low=0.0, high=1.0)))
+    with pytest.raises(TrainingError, match=r"\['p'\] are also knob names"):
+        s.run(1, progress=False)

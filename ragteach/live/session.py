@@ -97,6 +97,10 @@ class TrainingSession:
                 raise TrainingError(
                     f"step {self.step}: {names} is not finite. The model diverged: lower the learning "
                     f"rates or the knob you just raised, then load the last checkpoint or rebuild the model.")
+            clash = sorted(set(metrics) & (set(values) | {"step"}))
+            if clash:
+                raise TrainingError(f"step {self.step}: metric name(s) {clash} are also knob names (or 'step'); "
+                                    f"rename the metric so the history keeps both")
             row = {"step": self.step, **{k: float(v) for k, v in metrics.items()}, **values}
             self.history.append(row)
             self.step += 1
