@@ -210,3 +210,25 @@ def test_metric_named_like_a_knob_is_refused():
     s = TrainingSession(lambda k: {"p": 0.3}, Knobs.of(Knob("p", 0.5, low=0.0, high=1.0)))
     with pytest.raises(TrainingError, match=r"\['p'\] are also knob names"):
         s.run(1, progress=False)
+
+
+def test_wait_for_step_blocks_until_the_run_gets_there_or_ends():
+    s, rec = make(delay=0.002)
+    s.start(None)
+    s.wait_for_step(10)
+    assert s.step >= 10 and s.running
+    s.set_knob("p", 0.75)                # a scripted slider move at a known point of the run
+    s.wait_for_step(s.step + 5)
+    s.stop()
+    first = next(i for i, k in enumerate(rec.seen) if k["p"] == 0.75)
+    assert first >= 10 and all(k["p"] == 0.75 for k in rec.seen[first:])
+    s.wait_for_step(10_000)              # no run under way: returns at once instead of hanging
+    with pytest.raises(ValueError, match="step must be"):
+        s.wait_for_step(-1)
+
+
+def test_wait_for_step_reraises_a_training_error():
+    s, _ = make(delay=0.001, fail_at=5)
+    s.start(50)
+    with pytest.raises(TrainingError, match="shape mismatch"):
+        s.wait_for_step(40)

@@ -170,6 +170,15 @@ class TrainingSession:
             self._thread.join(timeout)
         self._raise_error()
 
+    def wait_for_step(self, step: int, poll: float = 0.01) -> None:
+        """Block until the background run has done ``step`` steps in all, or has ended (paused counts as
+        waiting); re-raise its error, if any. For scripted slider moves at a known point of a run."""
+        if not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be a whole number >= 0, got {step!r}")
+        while self.running and self.step < step and self.error is None:
+            time.sleep(poll)
+        self._raise_error()
+
     def _raise_error(self) -> None:
         if self.error is not None:
             exc, self.error = self.error, None
