@@ -77,3 +77,21 @@ def test_trained_cgan_makes_the_digit_asked_for():
     labels = torch.arange(10).repeat(30)
     acc = (judge.proba(tr.sample(labels)).argmax(1) == labels.numpy()).mean()
     assert acc > 0.6, acc
+
+
+def test_cgan_checkpoint_round_trip_gives_identical_next_losses(tmp_path):
+    d = load_digits()
+
+    def session(seed):
+        trainer = CGANTrainer(seed_mnist_config(), d.x_train, d.y_train, seed=seed)
+        return TrainingSession(trainer, cgan_knobs(), state={"cgan": trainer})
+
+    s = session(0)
+    s.run(10, progress=False)
+    path = s.save(tmp_path / "cgan.pt")
+    expected = s.run(3, progress=False)
+    fresh = session(99)
+    fresh.load(path)
+    got = fresh.run(3, progress=False)
+    assert [r["loss_d"] for r in got] == [r["loss_d"] for r in expected]
+    assert [r["loss_g"] for r in got] == [r["loss_g"] for r in expected]

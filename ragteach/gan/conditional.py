@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ragteach.gan.losses import d_loss, g_loss_non_saturating
 from ragteach.gan.models import GANConfig, mlp
+from ragteach.gan.train import load_players_state, players_state, set_lr
 from ragteach.live.knobs import Knob, Knobs
 
 
@@ -82,9 +83,8 @@ class CGANTrainer:
         self.rng = torch.Generator().manual_seed(seed)
 
     def __call__(self, k: dict[str, Any]) -> dict[str, float]:
-        for opt, lr in ((self.opt_g, k["lr_g"]), (self.opt_d, k["lr_d"])):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        set_lr(self.opt_g, k["lr_g"])
+        set_lr(self.opt_d, k["lr_d"])
         B = self.batch_size
         idx = torch.randint(len(self.x), (B,), generator=self.rng).to(self.device)
         real, labels = self.x[idx], self.y[idx]
@@ -113,12 +113,7 @@ class CGANTrainer:
         return out
 
     def state_dict(self) -> dict[str, Any]:
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state()}
+        return players_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"])
+        load_players_state(self, state)

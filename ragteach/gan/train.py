@@ -175,8 +175,8 @@ class GANTrainer:
 
     def __call__(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: ``d_steps`` discriminator updates, then one generator update."""
-        _set_lr(self.opt_g, k["lr_g"])
-        _set_lr(self.opt_d, k["lr_d"])
+        set_lr(self.opt_g, k["lr_g"])
+        set_lr(self.opt_d, k["lr_d"])
         noise_std = randomize.annealed_std(k["instance_noise"], self.steps, k["noise_anneal_steps"])
         for _ in range(k["d_steps"]):
             metrics = self._d_step(k, noise_std)
@@ -193,21 +193,31 @@ class GANTrainer:
         return out
 
     def state_dict(self) -> dict[str, Any]:
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state(), "steps": self.steps,
-                "fixed_z": self.fixed_z}
+        return {**players_state(self), "steps": self.steps, "fixed_z": self.fixed_z}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"])
+        load_players_state(self, state)
         self.steps = int(state["steps"])
         self.fixed_z = state.get("fixed_z", self.fixed_z)
 
 
-def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+def players_state(trainer: Any) -> dict[str, Any]:
+    """What a checkpoint of any two-player trainer holds: G, D, both optimisers and the random generator."""
+    return {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(), "opt_g": trainer.opt_g.state_dict(),
+            "opt_d": trainer.opt_d.state_dict(), "rng": trainer.rng.get_state()}
+
+
+def load_players_state(trainer: Any, state: dict[str, Any]) -> None:
+    """The inverse of ``players_state``."""
+    trainer.G.load_state_dict(state["G"])
+    trainer.D.load_state_dict(state["D"])
+    trainer.opt_g.load_state_dict(state["opt_g"])
+    trainer.opt_d.load_state_dict(state["opt_d"])
+    trainer.rng.set_state(state["rng"])
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Give every parameter group of ``opt`` the learning rate ``lr`` (a knob's value, read each step)."""
     for group in opt.param_groups:
         group["lr"] = lr
 
