@@ -1,72 +1,96 @@
-"""Checkers for notebook 05 (generative models compared)."""
+"""Exercises of notebook 05 (generative models compared): reparameterisation, the KL term, a conditional input.
+
+Each ``check_*`` prints a verdict and returns the function to use from then on (see
+:mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
+"""
 from __future__ import annotations
 
-from typing import Callable
+import math
 
 import torch
 import torch.nn.functional as F
 
-from ragteach.exercises.checking import Result, run_learner
-from ragteach.vae.model import kl_to_standard_normal
-
-_MU = torch.tensor([[0.5, -1.0], [2.0, 0.0]])
-_LOGVAR = torch.tensor([[0.0, 1.0], [-1.0, 0.5]])
-_EPS = torch.tensor([[1.0, -0.5], [0.3, 2.0]])
+from ragteach.exercises.checking import Exercise, Mistake, reveal
 
 
-def _tensor(out: object, shape: tuple[int, ...]) -> torch.Tensor | None:
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
-        return None
-    return out.detach().float()
+# ---- reference solutions (the answer key) ------------------------------------------------------------------------
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """z = μ + σ·ε with σ = exp(½·log σ²)."""
+    return mu + torch.exp(0.5 * logvar) * eps
 
 
-def check_reparameterize(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(mu, logvar, eps) should return z = μ + exp(½·log σ²)·ε."""
-    out, failed = run_learner(fn, _MU.clone(), _LOGVAR.clone(), _EPS.clone())
-    if failed is not None:
-        return failed
-    z = _tensor(out, (2, 2))
-    if z is None:
-        return Result(False, f"return a tensor shaped like mu, (2, 2); got {out!r}")
-    if torch.allclose(z, _MU + torch.exp(0.5 * _LOGVAR) * _EPS):
-        return Result(True, "z = μ + σ·ε")
-    if torch.allclose(z, _MU + _LOGVAR.exp() * _EPS):
-        return Result(False, "exp(log σ²) is the variance σ²; scale ε by the standard deviation σ = exp(½·log σ²).")
-    if torch.allclose(z, _MU + _LOGVAR * _EPS):
-        return Result(False, "logvar is log σ², not σ: take exp(0.5 * logvar).")
-    return Result(False, "expected μ + σ·ε with σ = exp(0.5 * logvar).")
+def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) || N(0, I)) per sample, shape (B,): −½ Σ_j (1 + log σ_j² − μ_j² − σ_j²)."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
 
 
-def check_kl(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(mu, logvar) should return KL(N(μ, σ²) || N(0, I)) per sample, shape (B,)."""
-    out, failed = run_learner(fn, _MU.clone(), _LOGVAR.clone())
-    if failed is not None:
-        return failed
-    want = kl_to_standard_normal(_MU, _LOGVAR)
-    kl = _tensor(out, (2,))
-    if kl is None:
-        if isinstance(out, torch.Tensor) and out.shape == (2, 2):
-            return Result(False, "sum the KL over the latent dimensions: one number per sample, shape (B,).")
-        return Result(False, f"return one KL per sample, shape (2,); got {out!r}")
-    if torch.allclose(kl, want, atol=1e-5):
-        return Result(True, f"KL = {kl.tolist()}")
-    if torch.allclose(kl, -want, atol=1e-5):
-        return Result(False, "the sign is flipped: a KL divergence is never negative. KL = −½ Σ(1 + log σ² − μ² − σ²).")
-    return Result(False, f"expected {[round(v, 4) for v in want.tolist()]}, got {[round(v, 4) for v in kl.tolist()]}")
+def conditional_input(z: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """[z, one_hot(y)] concatenated along dimension 1: shape (B, z_dim + n_classes)."""
+    return torch.cat([z, F.one_hot(y, n_classes).float()], dim=1)
 
 
-def check_conditional_input(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> Result:
-    """fn(z, y, n_classes) should return [z, one_hot(y)] concatenated along dimension 1."""
-    z, y = torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.tensor([2, 0])
-    out, failed = run_learner(fn, z.clone(), y.clone(), 3)
-    if failed is not None:
-        return failed
-    want = torch.cat([z, F.one_hot(y, 3).float()], dim=1)
-    got = _tensor(out, (2, 5))
-    if got is None:
-        return Result(False, f"expected shape (2, 5) = (B, z_dim + n_classes), got {getattr(out, 'shape', out)}")
-    if torch.allclose(got, want):
-        return Result(True, "G sees z and which class to draw")
-    if torch.allclose(got, torch.cat([F.one_hot(y, 3).float(), z], dim=1)):
-        return Result(False, "right pieces, other order: put z first, then the one-hot label.")
-    return Result(False, "use torch.nn.functional.one_hot(y, n_classes) and torch.cat([...], dim=1).")
+# ---- random test inputs -----------------------------------------------------------------------------------------
+def _gauss(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    b, d = int(torch.randint(2, 6, (1,), generator=gen)), int(torch.randint(2, 5, (1,), generator=gen))
+    return torch.randn(b, d, generator=gen), torch.randn(b, d, generator=gen), torch.randn(b, d, generator=gen)
+
+
+def _gauss2(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    return _gauss(gen)[:2]
+
+
+def _labels(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
+    b, d = int(torch.randint(2, 6, (1,), generator=gen)), int(torch.randint(2, 5, (1,), generator=gen))
+    n_classes = int(torch.randint(3, 11, (1,), generator=gen))
+    return torch.randn(b, d, generator=gen), torch.randint(n_classes, (b,), generator=gen), n_classes
+
+
+# ---- the exercises ------------------------------------------------------------------------------------------------
+REPARAMETERIZE = Exercise(
+    "reparameterize", reparameterize, _gauss,
+    success="z = μ + σ·ε: the randomness sits in ε, so gradients flow to μ and σ.",
+    mistakes=(
+        Mistake(lambda m, lv, e: m + lv.exp() * e, "exp(log σ²) is the variance σ²; scale ε by the standard "
+                                                   "deviation σ = exp(½·log σ²)."),
+        Mistake(lambda m, lv, e: m + lv * e, "logvar is log σ², not σ: take exp(0.5 * logvar)."),
+        Mistake(lambda m, lv, e: m + torch.exp(0.5 * lv), "ε is missing: the noise is what makes z a sample."),
+    ))
+
+KL_TERM = Exercise(
+    "kl_term", kl_term, _gauss2,
+    success="one KL per sample, never negative, zero only when μ = 0 and σ = 1.",
+    mistakes=(
+        Mistake(lambda m, lv: -0.5 * (1 + lv - m.pow(2) - lv.exp()),
+                "sum the KL over the latent dimensions: one number per sample, shape (B,)."),
+        Mistake(lambda m, lv: -0.5 * (1 + lv - m.pow(2) - lv.exp()).mean(dim=1),
+                "sum over the latent dimensions, do not average them."),
+        Mistake(lambda m, lv: -0.5 * (1 + lv - m.pow(2) - lv.exp()).sum(),
+                "one number per sample, shape (B,): sum over dimension 1 only."),
+    ),
+    sign_hint="the sign is flipped: a KL divergence is never negative. KL = −½ Σ(1 + log σ² − μ² − σ²).")
+
+CONDITIONAL_INPUT = Exercise(
+    "conditional_input", conditional_input, _labels,
+    success="G sees z and which class to draw.",
+    mistakes=(
+        Mistake(lambda z, y, n: torch.cat([F.one_hot(y, n).float(), z], dim=1),
+                "right pieces, other order: put z first, then the one-hot label."),
+        Mistake(lambda z, y, n: torch.cat([z, y.float().unsqueeze(1)], dim=1),
+                "a class number is not a vector of features: encode it one-hot, n_classes wide."),
+    ))
+
+EXERCISES = {e.name: e for e in (REPARAMETERIZE, KL_TERM, CONDITIONAL_INPUT)}
+check_reparameterize, check_kl, check_conditional_input = (
+    REPARAMETERIZE.check, KL_TERM.check, CONDITIONAL_INPUT.check)
+
+
+# ---- predict, then run ------------------------------------------------------------------------------------------
+def predict_kl_width(prediction: object) -> bool:
+    """KL(N(0, σ²) || N(0, 1)) = ½(σ² − 1 − ln σ²) in one dimension, computed for σ = 0.1 ('narrow') and σ = 10
+    ('wide'); reveal which costs more."""
+    kl = {}
+    for name, sigma in (("narrow", 0.1), ("wide", 10.0)):
+        logvar = torch.tensor([[2 * math.log(sigma)]])
+        kl[name] = float(kl_term(torch.zeros(1, 1), logvar))
+        print(f"σ = {sigma}: KL = {kl[name]:.2f} nats")
+    return reveal(prediction, max(kl, key=kl.get), choices=list(kl))

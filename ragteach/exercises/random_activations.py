@@ -1,113 +1,160 @@
-"""Checkers for notebook 03 (random activations)."""
+"""Exercises of notebook 03 (random activations): E[p], the structured MLP, its FLOPs, the dynamics' mean.
+
+Each ``check_*`` prints a verdict and returns the function to use from then on (see
+:mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 
-from ragteach.exercises.checking import Result, as_float, close, run_learner
-from ragteach.gpt.random_activation import count_flops, masked_mlp, structured_mlp
+from torch.utils.flop_counter import FlopCounterMode
 
-
-def check_mean_p(fn: Callable[[float, float, float], float]) -> Result:
-    """fn(lam, alpha, beta) should return E[p] for p = λ·Beta(α, β), i.e. λ·α/(α+β)."""
-    cases = [(0.5, 2.0, 6.0), (0.9, 3.0, 1.0), (1.0, 1.0, 1.0)]
-    for lam, a, b in cases:
-        out, failed = run_learner(fn, lam, a, b)
-        if failed is not None:
-            return failed
-        got = as_float(out)
-        want = lam * a / (a + b)
-        if got is None:
-            return Result(False, f"return one number, got {type(out).__name__} {out!r}")
-        if close(got, want):
-            continue
-        if close(got, a / (a + b)):
-            return Result(False, "that is E[Beta(α, β)]; p is λ times it, so multiply by λ.")
-        if close(got, lam * b / (a + b)):
-            return Result(False, "α and β are swapped: the mean of Beta(α, β) is α/(α+β).")
-        return Result(False, f"for λ={lam}, α={a}, β={b} expected {want:.4f}, got {got:.4f}")
-    return Result(True, "E[p] = λ·α/(α+β); e.g. λ=0.5, α=2, β=6 → 0.125: one unit in eight fires on average")
+from ragteach.exercises.checking import Exercise, Mistake, reveal
 
 
-def _mlp_case(seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    C, H = 8, 32
-    x = torch.randn(3, 4, C, generator=g)
-    w_fc, b_fc = torch.randn(H, C, generator=g), torch.randn(H, generator=g)
-    w_proj, b_proj = torch.randn(C, H, generator=g), torch.randn(C, generator=g)
-    idx = torch.tensor([2, 5, 6, 11, 19, 30, 31, 0])  # k = 8 of 32, unsorted on purpose
+def count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs of ``fn()`` by torch's own counter (a multiply-add counts 2)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def masked_mlp(x: torch.Tensor, w_fc: torch.Tensor, b_fc: torch.Tensor, w_proj: torch.Tensor, b_proj: torch.Tensor,
+               idx: torch.Tensor | None) -> torch.Tensor:
+    """The article's way: compute all n units, zero those not in idx (None: the dense MLP), project back."""
+    h = F.gelu(F.linear(x, w_fc, b_fc))
+    if idx is not None:
+        mask = torch.zeros(w_fc.shape[0], dtype=h.dtype)
+        mask[idx] = 1
+        h = h * mask
+    return F.linear(h, w_proj, b_proj)
+
+
+# ---- reference solutions (the answer key) ------------------------------------------------------------------------
+def mean_p(lam: float, alpha: float, beta: float) -> float:
+    """E[p] for p = λ·Beta(α, β): λ·α/(α+β)."""
+    return lam * alpha / (alpha + beta)
+
+
+def my_structured_mlp(x: torch.Tensor, w_fc: torch.Tensor, b_fc: torch.Tensor, w_proj: torch.Tensor,
+                      b_proj: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """The MLP on the units idx only: GELU(x W₁[idx]ᵀ + b₁[idx]) W₂[:, idx]ᵀ + b₂, matmuls of size k."""
+    h = F.gelu(F.linear(x, w_fc[idx], b_fc[idx]))      # (..., k)
+    return F.linear(h, w_proj[:, idx], b_proj)         # (..., C)
+
+
+def mlp_flops(tokens: int, n_embd: int, k: int) -> int:
+    """Two matmuls of tokens × n_embd × k, a multiply-add counted as 2 FLOPs: 4·tokens·n_embd·k."""
+    return 2 * tokens * n_embd * k + 2 * tokens * k * n_embd
+
+
+def expected_y(y0: float, lam: float, alpha: float, beta: float, t: int) -> float:
+    """E[y_t] for y_t = y_{t−1}·P(t) + ε_t with E[ε] = 0 and independent P(t): y0·(λα/(α+β))^t."""
+    return y0 * (lam * alpha / (alpha + beta)) ** t
+
+
+# ---- random test inputs -----------------------------------------------------------------------------------------
+def _u(gen: torch.Generator, lo: float, hi: float) -> float:
+    return lo + (hi - lo) * float(torch.rand(1, generator=gen))
+
+
+def _beta_args(gen: torch.Generator) -> tuple[float, float, float]:
+    return _u(gen, 0.1, 1.0), _u(gen, 0.5, 5.0), _u(gen, 0.5, 5.0)
+
+
+def _mlp_case(gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    c, h = 8, 32
+    k = int(torch.randint(4, 13, (1,), generator=gen))
+    x = torch.randn(3, 4, c, generator=gen)
+    w_fc, b_fc = torch.randn(h, c, generator=gen), torch.randn(h, generator=gen)
+    w_proj, b_proj = torch.randn(c, h, generator=gen), torch.randn(c, generator=gen)
+    idx = torch.randperm(h, generator=gen)[:k]  # unsorted on purpose
     return x, w_fc, b_fc, w_proj, b_proj, idx
 
 
-def check_structured_mlp(fn: Callable[..., torch.Tensor]) -> Result:
-    """fn(x, w_fc, b_fc, w_proj, b_proj, idx) should equal the masked MLP on units ``idx`` (no rescaling)
-    while running matmuls on only the k gathered units (checked by counting FLOPs)."""
-    args = _mlp_case()
-    want = masked_mlp(*args, scale=1.0)
-    out, failed = run_learner(fn, *(a.clone() for a in args))
-    if failed is not None:
-        return failed
-    if not isinstance(out, torch.Tensor) or out.shape != want.shape:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        return Result(False, f"expected a tensor of shape {tuple(want.shape)}, got {shape}")
-    if not torch.allclose(out, want, atol=1e-4):
-        if torch.allclose(out, want - args[4], atol=1e-4):
-            return Result(False, "the output bias b_proj is missing: it is added once, whatever units fire.")
-        if torch.allclose(out, masked_mlp(*args[:5], None), atol=1e-4):
-            return Result(False, "that is the dense MLP: only the units in idx may contribute.")
-        return Result(False, "the output differs from the masked MLP on the same units: use W₁[idx], b₁[idx] "
-                             "for the first layer and W₂[:, idx] for the second, GELU in between.")
+def _sizes(gen: torch.Generator) -> tuple[int, int, int]:
+    tokens, n_embd = int(torch.randint(1, 65, (1,), generator=gen)), int(torch.randint(4, 65, (1,), generator=gen))
+    return tokens, n_embd, int(torch.randint(1, 4 * n_embd, (1,), generator=gen))
+
+
+def _dynamics_args(gen: torch.Generator) -> tuple[float, float, float, float, int]:
+    return _u(gen, 0.5, 3.0), *_beta_args(gen), int(torch.randint(2, 9, (1,), generator=gen))
+
+
+def _flop_budget(fn: Callable[..., Any], cases: list[tuple]) -> str | None:
+    """The values are right; were the matmuls of size k? (counted with torch's FLOP counter)"""
+    args = cases[0]
     dense = count_flops(lambda: masked_mlp(*args[:5], None))
     used = count_flops(lambda: fn(*(a.clone() for a in args)))
-    k, H = args[5].numel(), args[1].shape[0]
-    if used > dense * k / H * 1.01:
-        return Result(False, f"right numbers, but {used:,} FLOPs = {used / dense:.0%} of the dense MLP: you computed "
-                             f"all {H} units and then masked. Gather the weights first, so the matmuls have size k = {k}.")
-    return Result(True, f"same output as the masked MLP with {used / dense:.0%} of its FLOPs (k/n = {k}/{H})")
+    k, h = args[5].numel(), args[1].shape[0]
+    if used > dense * k / h * 1.01:
+        return (f"right numbers, but {used:,} FLOPs = {used / dense:.0%} of the dense MLP: you computed all {h} "
+                f"units and then masked. Gather the weights first, so the matmuls have size k = {k}.")
+    return None
 
 
-def check_mlp_flops(fn: Callable[[int, int, int], int]) -> Result:
-    """fn(tokens, n_embd, k) should return the matmul FLOPs of a structured MLP forward with k active
-    units: two matmuls of tokens×n_embd×k, each multiply-add counted as 2 FLOPs → 4·tokens·n_embd·k."""
-    for tokens, C, k in ((10, 32, 32), (7, 16, 5)):
-        out, failed = run_learner(fn, tokens, C, k)
-        if failed is not None:
-            return failed
-        got = as_float(out)
-        g = torch.Generator().manual_seed(0)
-        w = [torch.randn(4 * C, C, generator=g), torch.zeros(4 * C), torch.randn(C, 4 * C, generator=g), torch.zeros(C)]
-        idx = torch.arange(k)
-        want = count_flops(lambda: structured_mlp(torch.randn(tokens, C), *w, idx))  # torch's own count
-        if got is None:
-            return Result(False, f"return one number, got {type(out).__name__}")
-        if got == want:
-            continue
-        if got == want / 2:
-            return Result(False, "half the count: either one of the two matmuls is missing, or a multiply-add "
-                                 "was counted as 1 FLOP (torch counts 2).")
-        if got == 4 * tokens * C * 4 * C:
-            return Result(False, "that is the dense MLP (all 4·n_embd units); count only the k active ones.")
-        return Result(False, f"for tokens={tokens}, n_embd={C}, k={k} torch's FLOP counter says {want:,}, got {got:,.0f}")
-    return Result(True, "4·tokens·n_embd·k: the cost is linear in k, so p = 0.25 does a quarter of the MLP work")
+# ---- the exercises ------------------------------------------------------------------------------------------------
+MEAN_P = Exercise(
+    "mean_p", mean_p, _beta_args,
+    success="e.g. λ = 0.5, α = 2, β = 6 gives one unit in eight firing on average.",
+    mistakes=(
+        Mistake(lambda lam, a, b: a / (a + b), "that is E[Beta(α, β)]; p is λ times it."),
+        Mistake(lambda lam, a, b: lam * b / (a + b), "α and β are swapped: re-read the mean of Beta(α, β)."),
+    ))
 
 
-def check_dynamics_mean(fn: Callable[[float, float, float, float, int], float]) -> Result:
-    """fn(y0, lam, alpha, beta, t) should return E[y_t] for y_t = y_{t−1}·P(t) + ε_t (E[ε] = 0, P independent):
-    y0·(λα/(α+β))^t."""
-    for y0, lam, a, b, t in ((2.0, 0.9, 2.0, 2.0, 5), (1.0, 0.5, 1.0, 3.0, 3)):
-        out, failed = run_learner(fn, y0, lam, a, b, t)
-        if failed is not None:
-            return failed
-        got, m = as_float(out), lam * a / (a + b)
-        want = y0 * m ** t
-        if got is None:
-            return Result(False, f"return one number, got {type(out).__name__}")
-        if close(got, want):
-            continue
-        if close(got, y0 * (a / (a + b)) ** t):
-            return Result(False, "E[P] = λ·α/(α+β): the λ is missing.")
-        if close(got, y0 * m * t) or close(got, y0 * (1 - t * (1 - m))):
-            return Result(False, "the factor multiplies at every step: it compounds, E[y_t] = y0·E[P]^t.")
-        return Result(False, f"for y0={y0}, λ={lam}, α={a}, β={b}, t={t} expected {want:.5f}, got {got:.5f}")
-    return Result(True, "E[y_t] = y0·E[P]^t: with E[P] < 1 the signal decays geometrically and the noise takes over")
+STRUCTURED_MLP = Exercise(
+    "structured_mlp", my_structured_mlp, _mlp_case, extra=_flop_budget,
+    success="the same output as the masked MLP, with matmuls of size k: the work shrinks by k/n.",
+    mistakes=(
+        Mistake(lambda x, w1, b1, w2, b2, idx: my_structured_mlp(x, w1, b1, w2, b2, idx) - b2,
+                "the output bias b_proj is missing: it is added once, whatever units fire."),
+        Mistake(lambda x, w1, b1, w2, b2, idx: masked_mlp(x, w1, b1, w2, b2, None),
+                "that is the dense MLP: only the units in idx may contribute."),
+        Mistake(lambda x, w1, b1, w2, b2, idx: F.linear(F.gelu(F.linear(x, w1[idx], b1[idx])), w2[:, : len(idx)], b2),
+                "the second layer must use the columns of the same units: W₂[:, idx]."),
+    ))
+
+MLP_FLOPS = Exercise(
+    "mlp_flops", mlp_flops, _sizes,
+    success="linear in k: p = 0.25 does a quarter of the MLP's matmul work.",
+    mistakes=(
+        Mistake(lambda t, c, k: 2 * t * c * k, "half the count: either one of the two matmuls is missing, or a "
+                                               "multiply-add was counted as 1 FLOP (count 2)."),
+        Mistake(lambda t, c, k: 16 * t * c * c, "that is the dense MLP (all 4·n_embd units); count only the k "
+                                                "active ones."),
+    ))
+
+DYNAMICS_MEAN = Exercise(
+    "dynamics_mean", expected_y, _dynamics_args,
+    success="with E[P] < 1 the start decays geometrically and the noise takes over.",
+    mistakes=(
+        Mistake(lambda y0, lam, a, b, t: y0 * (a / (a + b)) ** t, "E[P] includes λ: the λ is missing."),
+        Mistake(lambda y0, lam, a, b, t: y0 * lam * a / (a + b) * t,
+                "the factor multiplies at every step: it compounds."),
+        Mistake(lambda y0, lam, a, b, t: y0 * (1 - t * (1 - lam * a / (a + b))),
+                "the factor multiplies at every step: it compounds."),
+    ))
+
+EXERCISES = {e.name: e for e in (MEAN_P, STRUCTURED_MLP, MLP_FLOPS, DYNAMICS_MEAN)}
+check_mean_p, check_structured_mlp = MEAN_P.check, STRUCTURED_MLP.check
+check_mlp_flops, check_dynamics_mean = MLP_FLOPS.check, DYNAMICS_MEAN.check
+
+
+# ---- predict, then run ------------------------------------------------------------------------------------------
+def predict_masking_flops(prediction: object, p: float = 0.25, tokens: int = 64, n_embd: int = 64,
+                          seed: int = 0) -> bool:
+    """Count (torch's FLOP counter) the FLOPs of the masked MLP — the article's multiply-by-a-mask — with a fraction
+    p of units active, as a share of the dense MLP's; reveal it next to the learner's predicted share."""
+    g = torch.Generator().manual_seed(seed)
+    h = 4 * n_embd
+    x = torch.randn(tokens, n_embd, generator=g)
+    w = (torch.randn(h, n_embd, generator=g), torch.zeros(h), torch.randn(n_embd, h, generator=g), torch.zeros(n_embd))
+    idx = torch.randperm(h, generator=g)[: int(p * h)]
+    dense = count_flops(lambda: masked_mlp(x, *w, None))
+    masked = count_flops(lambda: masked_mlp(x, *w, idx))
+    print(f"dense MLP: {dense:,} FLOPs; masked with p = {p}: {masked:,} FLOPs")
+    return reveal(prediction, masked / dense, rel_tol=0.1)

@@ -1,66 +1,96 @@
-"""Checkers for notebook 02 (relative augmentation)."""
+"""Exercises of notebook 02 (relative augmentation): the distance term, its λ → ∞ limit, RaSGAN's D loss.
+
+Each ``check_*`` prints a verdict and returns the function to use from then on (see
+:mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
+"""
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
+import torch.nn.functional as F
 
-from ragteach.exercises.checking import Result, as_float, close, run_learner
-from ragteach.gan.losses import rasgan_d_loss
-
-_FAKE = torch.tensor([[0.0, 1.0, 2.0], [1.0, -1.0, 0.5]])
-_REAL = torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+from ragteach.data.toy2d import ring
+from ragteach.exercises.checking import Exercise, Mistake, reveal
 
 
-def check_distance_term(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(fake, real) should return E_z||G(z) − x||²: squared distance per sample, averaged over the batch."""
-    out, failed = run_learner(fn, _FAKE.clone(), _REAL.clone())
-    if failed is not None:
-        return failed
-    got, diff = as_float(out), _FAKE - _REAL
-    want = float(diff.pow(2).sum(1).mean())
-    if got is None:
-        return Result(False, f"return one number, got {type(out).__name__} of shape {getattr(out, 'shape', '?')}")
-    if close(got, want):
-        return Result(True, f"E||G(z) − x||² = {got:.3f}")
-    if close(got, float(diff.pow(2).mean())):
-        return Result(False, "you averaged over the pixels too: sum the squares over each sample's pixels, "
-                             "then average over the batch.")
-    if close(got, float(diff.norm(dim=1).mean())):
-        return Result(False, "that is the distance, not its square.")
-    if close(got, -want):
-        return Result(False, "the sign is flipped: the term is a penalty, added to G's loss.")
-    return Result(False, f"expected {want:.3f} on the test batch, got {got:.3f}")
+# ---- reference solutions (the answer key) ------------------------------------------------------------------------
+def distance_term(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """E_z ||G(z) − x||²: each sample's squared distance summed over its D coordinates, averaged over the batch."""
+    return (fake - real).pow(2).sum(dim=1).mean()
 
 
-def check_limit_point(fn: Callable[[torch.Tensor], torch.Tensor]) -> Result:
-    """fn(x) should return the g minimising mean_i ||g − x_i||² over the rows x_i of x."""
-    x = torch.tensor([[0.0, 0.0], [4.0, 0.0], [2.0, 6.0], [10.0, 2.0]])
-    out, failed = run_learner(fn, x.clone())
-    if failed is not None:
-        return failed
-    out = torch.as_tensor(out, dtype=torch.float32)
-    if out.shape != (2,):
-        return Result(False, f"return one point of shape (2,), got shape {tuple(out.shape)}")
-    if torch.allclose(out, x.mean(0)):
-        return Result(True, f"g* = {out.tolist()}: the mean. With random pairing, a large λ pulls every sample there.")
-    if torch.allclose(out, x.median(0).values):
-        return Result(False, "the median minimises the sum of |g − x_i| (absolute), not of squares.")
-    return Result(False, "set the gradient of mean_i ||g − x_i||² to zero and solve for g.")
+def limit_point(x: torch.Tensor) -> torch.Tensor:
+    """argmin_g (1/N) Σ_i ||g − x_i||²: the gradient 2·mean_i (g − x_i) vanishes at the mean of the rows."""
+    return x.mean(dim=0)
 
 
-def check_rasgan_d_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(real_logits, fake_logits) should return RaSGAN's discriminator loss."""
-    cr, cf = torch.tensor([1.0, 2.0, -0.5]), torch.tensor([-1.0, 0.5, 0.0])
-    out, failed = run_learner(fn, cr.clone(), cf.clone())
-    if failed is not None:
-        return failed
-    got, want = as_float(out), float(rasgan_d_loss(cr, cf))
-    if got is None:
-        return Result(False, f"return one number, got {type(out).__name__}")
-    if close(got, want):
-        return Result(True, f"L_D = {got:.4f}")
-    standard = float(-torch.nn.functional.logsigmoid(cr).mean() - torch.nn.functional.logsigmoid(-cf).mean())
-    if close(got, standard):
-        return Result(False, "that is the standard GAN loss: subtract the *other* side's mean logit inside σ.")
-    return Result(False, f"expected {want:.4f} on the test logits, got {got:.4f}")
+def rasgan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """RaSGAN: −E log σ(C(x) − E C(G(z))) − E log σ(−(C(G(z)) − E C(x)))."""
+    return (-F.logsigmoid(real_logits - fake_logits.mean()).mean()
+            - F.logsigmoid(-(fake_logits - real_logits.mean())).mean())
+
+
+# ---- random test inputs -----------------------------------------------------------------------------------------
+def _batches(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    b, d = int(torch.randint(2, 7, (1,), generator=gen)), int(torch.randint(2, 6, (1,), generator=gen))
+    return torch.randn(b, d, generator=gen), torch.randn(b, d, generator=gen)
+
+
+def _points(gen: torch.Generator) -> tuple[torch.Tensor]:
+    n = int(torch.randint(3, 8, (1,), generator=gen))
+    return (3 * torch.randn(n, 2, generator=gen) + torch.randn(2, generator=gen),)
+
+
+def _logits(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n, m = (int(v) for v in torch.randint(2, 7, (2,), generator=gen))
+    return 2 * torch.randn(n, generator=gen) + 1, 2 * torch.randn(m, generator=gen) - 1
+
+
+# ---- the exercises ------------------------------------------------------------------------------------------------
+DISTANCE_TERM = Exercise(
+    "distance_term", distance_term, _batches,
+    success="the squared distance per sample, averaged over the batch: a penalty added to G's loss.",
+    mistakes=(
+        Mistake(lambda f, r: (f - r).pow(2).mean(), "you averaged over the coordinates too: sum the squares over "
+                                                    "each sample's coordinates, then average over the batch."),
+        Mistake(lambda f, r: (f - r).norm(dim=1).mean(), "that is the distance, not its square."),
+        Mistake(lambda f, r: (f - r).pow(2).sum(), "you summed over the batch: average over the samples."),
+    ),
+    sign_hint="the sign is flipped: the term is a penalty, added to G's loss.")
+
+LIMIT_POINT = Exercise(
+    "limit_point", limit_point, _points,
+    success="the mean: with random pairing, a large λ pulls every sample there (on a ring, the empty centre).",
+    mistakes=(
+        Mistake(lambda x: x.median(dim=0).values, "the median minimises the sum of |g − x_i| (absolute values), "
+                                                  "not of squares."),
+        Mistake(lambda x: x[0], "that is one of the points: g must balance all of them."),
+        Mistake(lambda x: x.sum(dim=0), "set the gradient of (1/N) Σ_i ||g − x_i||² to zero and solve for g: "
+                                        "mind the 1/N."),
+    ))
+
+RASGAN_D_LOSS = Exercise(
+    "rasgan_d_loss", rasgan_d_loss, _logits,
+    success="D now asks 'is the real sample more real than the average fake?' instead of 'is it real?'.",
+    mistakes=(
+        Mistake(lambda r, f: -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean(),
+                "that is the standard GAN loss: subtract the *other* side's mean logit inside σ."),
+        Mistake(lambda r, f: -F.logsigmoid(r - f.mean()).mean(), "only the real half is there: add the term for "
+                                                                 "the generated samples."),
+    ))
+
+EXERCISES = {e.name: e for e in (DISTANCE_TERM, LIMIT_POINT, RASGAN_D_LOSS)}
+check_distance_term, check_limit_point, check_rasgan_d_loss = (
+    DISTANCE_TERM.check, LIMIT_POINT.check, RASGAN_D_LOSS.check)
+
+
+# ---- predict, then run ------------------------------------------------------------------------------------------
+def predict_pull(prediction: object, n: int = 4000, seed: int = 0) -> bool:
+    """Measure the random-pairing distance term E_x ||g − x||² on ring samples for g at the ring's centre and g on
+    a mode, and reveal where it is smaller ('centre' or 'mode'): that is where a large λ pulls the samples."""
+    mix = ring()
+    x = mix.sample(n, generator=torch.Generator().manual_seed(seed))
+    at = {"centre": torch.zeros(2), "mode": mix.centers[0]}
+    values = {k: float((x - g).pow(2).sum(dim=1).mean()) for k, g in at.items()}
+    for k, v in values.items():
+        print(f"E||g − x||² with g at the {k}: {v:.3f}")
+    return reveal(prediction, min(values, key=values.get), choices=list(values))

@@ -1,82 +1,120 @@
-"""Checkers for notebook 04 (retrieval-augmented generation)."""
+"""Exercises of notebook 04 (retrieval-augmented generation): a BM25 term, recall@k, the two RAG marginals.
+
+Each ``check_*`` prints a verdict and returns the function to use from then on (see
+:mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
+"""
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import torch
 
-from ragteach.exercises.checking import Result, as_float, close, run_learner
-from ragteach.retrieval.rag import rag_sequence_logp, rag_token_logp
-
-# Two documents, an answer of two tokens: p(d|x) = (0.7, 0.3);
-# p(y_t | x, d_i, y_<t): document 1 → (0.9, 0.1), document 2 → (0.2, 0.8).
-_DOC_P = torch.tensor([[0.7, 0.3]])
-_TOK_P = torch.tensor([[[0.9, 0.1], [0.2, 0.8]]])
+from ragteach.exercises.checking import Exercise, Mistake, reveal
 
 
-def check_bm25_term(fn: Callable[..., float]) -> Result:
-    """fn(tf, df, n_docs, doc_len, avgdl, k1, b) = one term's Okapi BM25 contribution (Lucene IDF):
-    ln(1 + (N − df + 0.5)/(df + 0.5)) · tf (k1 + 1) / (tf + k1 (1 − b + b·|d|/avgdl))."""
-    args = (3, 10, 1000, 12, 8.0, 1.5, 0.75)
-    out, failed = run_learner(fn, *args)
-    if failed is not None:
-        return failed
-    got = as_float(out)
-    tf, df, n, dl, avgdl, k1, b = args
-    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-    want = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
-    if got is None:
-        return Result(False, f"return one number, got {type(out).__name__}")
-    if close(got, want):
-        return Result(True, f"BM25 term score = {got:.4f}")
-    if close(got, want / (k1 + 1)):
-        return Result(False, "that is Lucene's form without the (k1 + 1) factor: same ranking, but multiply by k1 + 1 here.")
-    if close(got, idf * tf * (k1 + 1) / (tf + k1)):
-        return Result(False, "the length normalisation is missing: k1 · (1 − b + b · doc_len / avgdl).")
-    if close(got, math.log((n - df + 0.5) / (df + 0.5)) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))):
-        return Result(False, "that is Robertson's IDF; use ln(1 + (N − df + 0.5)/(df + 0.5)), which is never negative.")
-    return Result(False, f"expected {want:.4f} for tf=3, df=10, N=1000, |d|=12, avgdl=8, k1=1.5, b=0.75; got {got:.4f}")
+# ---- reference solutions (the answer key) ------------------------------------------------------------------------
+def bm25_term(tf: int, df: int, n_docs: int, doc_len: int, avgdl: float, k1: float, b: float) -> float:
+    """One query term's Okapi BM25 contribution, Lucene's IDF:
+    ln(1 + (N − df + 0.5)/(df + 0.5)) · tf·(k1 + 1) / (tf + k1·(1 − b + b·|d|/avgdl))."""
+    idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl))
 
 
-def _check_marginal(fn: Callable, want_fn: Callable, other_fn: Callable, name: str, other: str) -> Result:
-    doc_logp, tok_logp = _DOC_P.log(), _TOK_P.log()
-    out, failed = run_learner(fn, doc_logp.clone(), tok_logp.clone())
-    if failed is not None:
-        return failed
-    if not isinstance(out, torch.Tensor) or out.shape != (1,):
-        return Result(False, f"return a tensor of shape (B,) = (1,), got {getattr(out, 'shape', type(out).__name__)}")
-    got, want, wrong = float(out), float(want_fn(doc_logp, tok_logp)), float(other_fn(doc_logp, tok_logp))
-    if close(got, want):
-        return Result(True, f"log p(y|x) = {got:.4f} (p = {math.exp(got):.4f})")
-    if close(got, wrong):
-        return Result(False, f"that is the {other} marginal; {name} sums over documents "
-                             + ("once, for the whole answer" if name == "RAG-Sequence" else "at every token"))
-    if close(got, math.exp(want)):
-        return Result(False, "return the log-probability, not the probability")
-    return Result(False, f"expected log p(y|x) = {want:.4f} on the example, got {got:.4f}")
+def my_recall_at_k(ranked_ids: list[list[int]], gold: list[int], k: int) -> float:
+    """The share of questions whose gold document is among the first k retrieved."""
+    return sum(g in r[:k] for r, g in zip(ranked_ids, gold)) / len(gold)
 
 
-def check_rag_sequence(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(doc_logp (B,K), tok_logp (B,K,T)) → (B,) log Σ_i p(d_i|x) Π_t p(y_t|x,d_i,y_<t)."""
-    return _check_marginal(fn, rag_sequence_logp, rag_token_logp, "RAG-Sequence", "RAG-Token")
+def rag_sequence(doc_logp: torch.Tensor, tok_logp: torch.Tensor) -> torch.Tensor:
+    """log p(y|x) = log Σ_i p(d_i|x) Π_t p(y_t|x,d_i,y_<t); doc_logp (B, K), tok_logp (B, K, T) → (B,)."""
+    return (doc_logp + tok_logp.sum(-1)).logsumexp(-1)
 
 
-def check_rag_token(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Result:
-    """fn(doc_logp (B,K), tok_logp (B,K,T)) → (B,) Σ_t log Σ_i p(d_i|x) p(y_t|x,d_i,y_<t)."""
-    return _check_marginal(fn, rag_token_logp, rag_sequence_logp, "RAG-Token", "RAG-Sequence")
+def rag_token(doc_logp: torch.Tensor, tok_logp: torch.Tensor) -> torch.Tensor:
+    """log p(y|x) = Σ_t log Σ_i p(d_i|x) p(y_t|x,d_i,y_<t); doc_logp (B, K), tok_logp (B, K, T) → (B,)."""
+    return (doc_logp.unsqueeze(-1) + tok_logp).logsumexp(1).sum(-1)
 
 
-def check_recall_at_k(fn: Callable) -> Result:
-    """fn(ranked_ids: list of lists, gold: list, k) → share of rows whose gold id is in the first k."""
-    ranked = [[3, 1, 2], [0, 2, 1], [2, 0, 1], [1, 2, 0]]
-    gold = [1, 0, 1, 0]
-    want = {1: 0.25, 2: 0.5, 3: 1.0}
-    for k, w in want.items():
-        out, failed = run_learner(fn, [list(r) for r in ranked], list(gold), k)
-        if failed is not None:
-            return failed
-        got = as_float(out)
-        if got is None or not close(got, w):
-            return Result(False, f"for k={k} expected {w} (rows whose gold id is among the first {k}), got {out!r}")
-    return Result(True, "recall@1 = 0.25, @2 = 0.5, @3 = 1.0 on the example")
+# ---- random test inputs -----------------------------------------------------------------------------------------
+def _bm25_args(gen: torch.Generator) -> tuple[int, int, int, int, float, float, float]:
+    r = lambda lo, hi: int(torch.randint(lo, hi, (1,), generator=gen))  # noqa: E731
+    u = lambda lo, hi: lo + (hi - lo) * float(torch.rand(1, generator=gen))  # noqa: E731
+    return r(1, 6), r(1, 60), r(100, 2000), r(4, 30), u(6.0, 15.0), u(1.2, 2.0), u(0.5, 0.9)
+
+
+def _rankings(gen: torch.Generator) -> tuple[list[list[int]], list[int], int]:
+    n_q, n_docs = int(torch.randint(5, 9, (1,), generator=gen)), 6
+    ranked = [torch.randperm(n_docs, generator=gen).tolist()[:5] for _ in range(n_q)]
+    gold = torch.randint(n_docs, (n_q,), generator=gen).tolist()
+    return ranked, gold, int(torch.randint(2, 5, (1,), generator=gen))
+
+
+def _marginal_args(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    b, k, t = (int(torch.randint(2, 5, (1,), generator=gen)) for _ in range(3))
+    doc_logp = torch.randn(b, k, generator=gen).log_softmax(-1)
+    tok_logp = (0.05 + 0.9 * torch.rand(b, k, t, generator=gen)).log()
+    return doc_logp, tok_logp
+
+
+# ---- the exercises ------------------------------------------------------------------------------------------------
+BM25_TERM = Exercise(
+    "bm25_term", bm25_term, _bm25_args,
+    success="rare terms weigh more (IDF), repeats saturate (k1), long documents are discounted (b).",
+    mistakes=(
+        Mistake(lambda tf, df, n, dl, avgdl, k1, b: bm25_term(tf, df, n, dl, avgdl, k1, b) / (k1 + 1),
+                "that is Lucene's form without the (k1 + 1) factor: same ranking, but multiply by k1 + 1 here."),
+        Mistake(lambda tf, df, n, dl, avgdl, k1, b: math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf * (k1 + 1)
+                / (tf + k1), "the length normalisation is missing: k1 · (1 − b + b · doc_len / avgdl)."),
+        Mistake(lambda tf, df, n, dl, avgdl, k1, b: math.log((n - df + 0.5) / (df + 0.5)) * tf * (k1 + 1)
+                / (tf + k1 * (1 - b + b * dl / avgdl)),
+                "that is Robertson's IDF; use ln(1 + (N − df + 0.5)/(df + 0.5)), which is never negative."),
+    ))
+
+RECALL_AT_K = Exercise(
+    "recall_at_k", my_recall_at_k, _rankings,
+    success="recall@k only asks whether the right document is in the top k, not where.",
+    mistakes=(
+        Mistake(lambda ranked, gold, k: sum(r[0] == g for r, g in zip(ranked, gold)) / len(gold),
+                "you only looked at the first document: use the first k."),
+        Mistake(lambda ranked, gold, k: sum(g in r[:k] for r, g in zip(ranked, gold)),
+                "that is a count: return the share of questions (divide by their number)."),
+        Mistake(lambda ranked, gold, k: sum(g in r[: k - 1] for r, g in zip(ranked, gold)) / len(gold),
+                "off by one: the first k documents are r[:k]."),
+    ))
+
+_EXP = "return the log-probability, not the probability."
+RAG_SEQUENCE = Exercise(
+    "rag_sequence", rag_sequence, _marginal_args,
+    success="one document per answer: the product over tokens sits inside the sum over documents.",
+    mistakes=(
+        Mistake(rag_token, "that is the RAG-Token marginal; RAG-Sequence sums over documents once, for the whole "
+                           "answer."),
+        Mistake(lambda d, t: rag_sequence(d, t).exp(), _EXP),
+        Mistake(lambda d, t: t.sum(-1).logsumexp(-1), "weight each document by p(d_i|x): add doc_logp."),
+    ))
+
+RAG_TOKEN = Exercise(
+    "rag_token", rag_token, _marginal_args,
+    success="a new choice of document at every token: the sum over documents sits inside the product.",
+    mistakes=(
+        Mistake(rag_sequence, "that is the RAG-Sequence marginal; RAG-Token sums over documents at every token."),
+        Mistake(lambda d, t: rag_token(d, t).exp(), _EXP),
+        Mistake(lambda d, t: t.logsumexp(1).sum(-1), "weight each document by p(d_i|x): add doc_logp."),
+    ))
+
+EXERCISES = {e.name: e for e in (BM25_TERM, RECALL_AT_K, RAG_SEQUENCE, RAG_TOKEN)}
+check_bm25_term, check_recall_at_k = BM25_TERM.check, RECALL_AT_K.check
+check_rag_sequence, check_rag_token = RAG_SEQUENCE.check, RAG_TOKEN.check
+
+
+# ---- predict, then run ------------------------------------------------------------------------------------------
+def predict_marginals(prediction: object) -> bool:
+    """Two documents, p(d|x) = (0.7, 0.3); a two-token answer whose first token only document 1 supports
+    (0.9 vs 0.2) and whose second only document 2 (0.1 vs 0.8). Compute both marginals and reveal which one
+    ('sequence' or 'token') gives the answer the higher probability."""
+    doc_logp = torch.tensor([[0.7, 0.3]]).log()
+    tok_logp = torch.tensor([[[0.9, 0.1], [0.2, 0.8]]]).log()
+    p = {"sequence": float(rag_sequence(doc_logp, tok_logp).exp()), "token": float(rag_token(doc_logp, tok_logp).exp())}
+    for name, v in p.items():
+        print(f"RAG-{name.capitalize()}: p(y|x) = {v:.4f}")
+    return reveal(prediction, max(p, key=p.get), choices=list(p))
