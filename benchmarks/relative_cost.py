@@ -1,4 +1,4 @@
-"""The compute cost of seed 001's distance term λ·E||G(z) − x||², as ratios to a plain step.
+"""The compute cost of article 001's distance term λ·E||G(z) − x||², as ratios to a plain step.
 
 On the digits GAN of notebook 02 (``digits_config()``, batch 64, all 1,347 training digits) this times
 full training steps (D step + G step) for: λ = 0 (no term), λ > 0 with random x, nearest x (a distance
@@ -26,7 +26,7 @@ CONDITIONS = {"λ = 0 (no term)": dict(lam=0.0), "λ = 0.1, random x": dict(lam=
 
 def time_per_step(x_train: torch.Tensor, steps: int, **knobs) -> float:
     trainer, session = digits_gan(x_train, seed=0, lam=knobs.get("lam", 0.0), pairing=knobs.get("pairing", "random"),
-                                  g_loss="seed")
+                                  g_loss="article")
     values = session.knobs.snapshot()
     for _ in range(10):  # warm-up
         trainer(values)

@@ -8,7 +8,7 @@ from ragteach.data.digits import load_digits
 from ragteach.data.toy2d import grid, ring
 from ragteach.gan import randomize
 from ragteach.gan.losses import d_loss, g_loss_minimax, g_loss_non_saturating
-from ragteach.gan.models import Discriminator, GANConfig, seed_digits_config, toy_config
+from ragteach.gan.models import Discriminator, GANConfig, article_digits_config, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.modes import mode_stats
@@ -42,9 +42,9 @@ def test_packing_concatenates_consecutive_samples():
         D(torch.randn(10, 2))
 
 
-def test_seed_digits_config_outputs_images_in_range():
+def test_article_digits_config_outputs_images_in_range():
     from ragteach.gan.models import Generator
-    G = Generator(seed_digits_config())
+    G = Generator(article_digits_config())
     x = G(torch.randn(5, 100))
     assert x.shape == (5, 64) and x.abs().max() <= 1
 

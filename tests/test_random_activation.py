@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from ragteach.gpt.random_activation import (ActivationPolicy, ActivationSettings, RandomActivationMLP,
-                                            activation_knobs, count_flops, masked_mlp, simulate_dynamics,
-                                            structured_mlp, topk_mlp)
+from ragteach.gpt.bench import count_flops
+from ragteach.gpt.dynamics import simulate_dynamics
+from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings, activation_knobs
+from ragteach.gpt.sparse_mlp import RandomActivationMLP, masked_mlp, structured_mlp, topk_mlp
 
 
 def _weights(C=16, H=64, seed=0):

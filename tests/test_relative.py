@@ -1,11 +1,11 @@
-"""Seed 001's distance term, RaSGAN and the augmentations."""
+"""Article 001's distance term, RaSGAN and the augmentations."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from ragteach.data.toy2d import ring
 from ragteach.gan import augment
-from ragteach.gan.losses import g_loss_seed, rasgan_d_loss, rasgan_g_loss
+from ragteach.gan.losses import g_loss_article, rasgan_d_loss, rasgan_g_loss
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.relative import nearest_targets, squared_distance
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
@@ -24,9 +24,9 @@ def test_nearest_targets():
     assert torch.equal(nearest_targets(torch.tensor([[9.0, 1.0], [1.0, 0.0]]), data), data.flip(0))
 
 
-def test_seed_adversarial_term_is_minus_mean_probability():
+def test_article_adversarial_term_is_minus_mean_probability():
     logits = torch.tensor([0.0, 2.0])
-    assert g_loss_seed(logits).item() == pytest.approx(-torch.sigmoid(logits).mean().item())
+    assert g_loss_article(logits).item() == pytest.approx(-torch.sigmoid(logits).mean().item())
 
 
 def test_rasgan_losses_match_the_paper():
@@ -45,7 +45,7 @@ def _trainer(**kw):
 def test_lambda_term_is_added_with_the_right_sign_and_weight():
     """loss_g = adversarial term + λ·distance, exactly; λ = 0 leaves only the adversarial term."""
     for lam in (0.5, 3.0):
-        trainer, _ = _trainer(g_loss="seed")
+        trainer, _ = _trainer(g_loss="article")
         s = TrainingSession(trainer, gan_knobs(lam=lam))
         row = s.run(1, progress=False)[0]
         assert row["distance"] > 0
@@ -57,7 +57,7 @@ def test_lambda_term_is_added_with_the_right_sign_and_weight():
 
 def test_large_lambda_random_pairing_pulls_samples_to_the_data_mean():
     """E_x||g − x||² is minimised at the data mean: on the ring, the empty centre (0, 0)."""
-    trainer, data = _trainer(g_loss="seed")
+    trainer, data = _trainer(g_loss="article")
     TrainingSession(trainer, gan_knobs(lam_max=100.0, lam=50.0, lr_g=1e-3)).run(300, progress=False)
     samples = trainer.sample(1000)
     assert samples.mean(0).norm() < 0.1 and samples.norm(dim=1).mean() < 0.3  # real points sit at radius 1
@@ -126,9 +126,9 @@ def test_translate_moves_pixels_and_cutout_blanks_a_square():
     assert (cut == -1).sum() == 16
 
 
-def test_seed_preparation_flips_some_images():
+def test_article_preparation_flips_some_images():
     x = torch.full((200, 64), -1.0)
     x[:, 0] = 1.0  # a bright pixel at the top-left corner
-    y = augment.seed_preparation(x, pad=0, generator=torch.Generator().manual_seed(0))
+    y = augment.article_preparation(x, pad=0, generator=torch.Generator().manual_seed(0))
     flipped = (y[:, 7] == 1.0).float().mean()
     assert 0.35 < flipped < 0.65  # about half are mirrored: top-right corner lit

@@ -5,8 +5,9 @@ import torch
 from ragteach.data.countries import Fact
 from ragteach.live import TrainingSession
 from ragteach.retrieval.experiment import make_setup, new_closed_book, new_rag
-from ragteach.retrieval.rag import (RAGTrainer, evaluate, exact_match, generate, rag_knobs, rag_sequence_logp,
-                                    rag_token_logp, token_doc_posterior)
+from ragteach.retrieval.decoding import evaluate, exact_match, generate
+from ragteach.retrieval.marginals import rag_sequence_logp, rag_token_logp, token_doc_posterior
+from ragteach.retrieval.train import RAGTrainer, rag_knobs
 
 torch.set_num_threads(1)
 

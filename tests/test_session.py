@@ -8,7 +8,7 @@ import torch
 from ragteach.data.toy2d import ring
 from ragteach.gan.models import toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.knobs import Knob, Knobs
 from ragteach.live.session import TrainingError, TrainingSession
 
 
@@ -189,7 +189,7 @@ def test_nan_loss_in_gan_keeps_last_good_weights():
     before = [p.clone() for p in trainer.D.parameters()]
     with torch.no_grad():
         trainer.G.net[0].weight.fill_(float("nan"))
-    with pytest.raises(TrainingError, match="loss_d is nan at step 3; the update was not applied"):
+    with pytest.raises(TrainingError, match="loss of D is nan at step 3; no update of this step was applied"):
         s.run(1, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.D.parameters()))
     assert s.step == 3

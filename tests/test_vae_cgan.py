@@ -3,7 +3,7 @@ import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.gan.conditional import CGANTrainer, CondGenerator, cgan_knobs
-from ragteach.gan.models import seed_mnist_config
+from ragteach.gan.models import article_mnist_config
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import DigitJudge
 from ragteach.vae.model import VAE, VAEConfig, kl_to_standard_normal, reparameterize
@@ -57,7 +57,7 @@ def test_decode_checks_latent_size():
 
 
 def test_conditional_generator_uses_its_label():
-    G = CondGenerator(seed_mnist_config())
+    G = CondGenerator(article_mnist_config())
     z = torch.randn(4, 100)
     a, b = G(z, torch.tensor([1, 1, 1, 1])), G(z, torch.tensor([7, 7, 7, 7]))
     assert not torch.allclose(a, b)
@@ -72,7 +72,7 @@ def test_trained_cgan_makes_the_digit_asked_for():
     ignored its label would stay near 10 %."""
     d = load_digits()
     judge = DigitJudge(d.x_train, d.y_train)
-    tr = CGANTrainer(seed_mnist_config(), d.x_train, d.y_train, seed=0)
+    tr = CGANTrainer(article_mnist_config(), d.x_train, d.y_train, seed=0)
     TrainingSession(tr, cgan_knobs()).run(1000, progress=False)  # measured here: 97 % at 1,000 steps
     labels = torch.arange(10).repeat(30)
     acc = (judge.proba(tr.sample(labels)).argmax(1) == labels.numpy()).mean()
@@ -83,7 +83,7 @@ def test_cgan_checkpoint_round_trip_gives_identical_next_losses(tmp_path):
     d = load_digits()
 
     def session(seed):
-        trainer = CGANTrainer(seed_mnist_config(), d.x_train, d.y_train, seed=seed)
+        trainer = CGANTrainer(article_mnist_config(), d.x_train, d.y_train, seed=seed)
         return TrainingSession(trainer, cgan_knobs(), state={"cgan": trainer})
 
     s = session(0)

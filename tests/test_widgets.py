@@ -9,7 +9,7 @@ from ragteach.data.toy2d import ring
 from ragteach.gan.models import toy_config
 from ragteach.gan.plots import toy_preview
 from ragteach.gan.train import GANTrainer, gan_knobs
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.knobs import Knob, Knobs
 from ragteach.live.preview import history_preview
 from ragteach.live.session import TrainingSession
 from ragteach.live.widgets import LiveView, knob_widget

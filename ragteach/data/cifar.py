@@ -1,6 +1,6 @@
-"""CIFAR-10, seed 001's dataset — an **optional** loader for online users, never a default.
+"""CIFAR-10, article 001's dataset — an **optional** loader for online users, never a default.
 
-The notebooks run offline on scikit-learn's digits. If you are online and want the seed's data:
+The notebooks run offline on scikit-learn's digits. If you are online and want the article's data:
 
     from ragteach.data.cifar import download_cifar10, load_cifar10
     root = download_cifar10("data")          # ~170 MB, once

@@ -1,4 +1,4 @@
-"""MNIST, seed 003's dataset — an **optional** loader for online users, never a default.
+"""MNIST, article 003's dataset — an **optional** loader for online users, never a default.
 
 The notebooks run offline on scikit-learn's 8x8 digits. Online, you can fetch the original files
 (IDX format, gzip-compressed) and load them:

@@ -1,11 +1,11 @@
-"""Augmenting images for a GAN's discriminator, the right way and the seed's way.
+"""Augmenting images for a GAN's discriminator, the right way and the article's way.
 
 DiffAugment (Zhao et al. 2020): apply the *same kind* of random, differentiable transformation T to
 real AND generated images before D sees them, and back-propagate through T into G:
     L_D = −E_x[log D(T(x))] − E_z[log(1 − D(T(G(z))))],   L_G = −E_z[log D(T(G(z)))].
 D then cannot tell real from fake by the augmentation, and G is never asked to produce it.
 
-The seed's data preparation (random crop with padding, horizontal flip, normalise) is applied to
+The article's data preparation (random crop with padding, horizontal flip, normalise) is applied to
 **real images only**. Then the augmented images *are* the data distribution D is taught, and G learns
 to produce them: flipped digits leak into the samples.
 
@@ -57,8 +57,8 @@ def diff_augment(x: torch.Tensor, size: int = 8, generator: torch.Generator | No
     return cutout(translate(x, size, generator=generator), size, generator=generator)
 
 
-def seed_preparation(x: torch.Tensor, size: int = 8, pad: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Seed 001's real-image preparation scaled to 8×8: random crop after padding by ``pad`` (its 4 on
+def article_preparation(x: torch.Tensor, size: int = 8, pad: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Article 001's real-image preparation scaled to 8×8: random crop after padding by ``pad`` (its 4 on
     32×32 images), then a horizontal flip with probability 1/2. Normalising to [-1, 1] is done at loading."""
     shifted = translate(x, size, shift=pad, generator=generator)
     img = shifted.reshape(-1, size, size)

@@ -14,9 +14,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ragteach.gan.losses import d_loss, g_loss_non_saturating
-from ragteach.gan.models import GANConfig, mlp
-from ragteach.gan.train import load_players_state, players_state, set_lr
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.gan.models import GANConfig
+from ragteach.layers import mlp
+from ragteach.knobs import Knob, Knobs
+from ragteach.training import Trainer, check_positive_int, eval_mode, seeded, set_lr
 
 
 def check_labels(y: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -64,25 +65,30 @@ def cgan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3) -> Knobs:
     )
 
 
-class CGANTrainer:
-    """A conditional GAN on labelled data; ``trainer(knobs)`` is one D step and one G step."""
+class CGANTrainer(Trainer):
+    """A conditional GAN on labelled data; ``trainer(knobs)`` is one D step and one G step (all or nothing)."""
+
+    fix = "Lower the learning rates (lr_g, lr_d) and run again."
 
     def __init__(self, cfg: GANConfig, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, seed: int = 0,
                  n_classes: int = 10, betas: tuple[float, float] = (0.5, 0.999),
                  device: str | torch.device = "cpu") -> None:
         if len(x) != len(y) or len(x) == 0:
             raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
-        torch.manual_seed(seed)
-        self.device, self.cfg, self.n_classes = torch.device(device), cfg, n_classes
-        self.G = CondGenerator(cfg, n_classes).to(self.device)
-        self.D = CondDiscriminator(cfg, n_classes).to(self.device)
+        check_positive_int("batch_size", batch_size)
+        super().__init__(seed, device)
+        self.cfg, self.n_classes = cfg, n_classes
+        with seeded(seed):  # the initial weights
+            self.G = CondGenerator(cfg, n_classes).to(self.device)
+            self.D = CondDiscriminator(cfg, n_classes).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas)
+        self.modules = {"G": self.G, "D": self.D}
+        self.optimizers = {"G": self.opt_g, "D": self.opt_d}
         self.x, self.y = x.to(self.device), check_labels(y, n_classes).to(self.device)
         self.batch_size = batch_size
-        self.rng = torch.Generator().manual_seed(seed)
 
-    def __call__(self, k: dict[str, Any]) -> dict[str, float]:
+    def train_step(self, k: dict[str, Any]) -> dict[str, float]:
         set_lr(self.opt_g, k["lr_g"])
         set_lr(self.opt_d, k["lr_d"])
         B = self.batch_size
@@ -92,13 +98,9 @@ class CGANTrainer:
         z = torch.randn(B, self.cfg.z_dim, generator=self.rng).to(self.device)
         fake = self.G(z, fake_labels)
         loss_d = d_loss(self.D(real, labels), self.D(fake.detach(), fake_labels))
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
+        self.update("D", loss_d)
         loss_g = g_loss_non_saturating(self.D(fake, fake_labels))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self.update("G", loss_g)
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     @torch.no_grad()
@@ -107,13 +109,5 @@ class CGANTrainer:
         labels = check_labels(torch.as_tensor(labels), self.n_classes)
         if z is None:
             z = torch.randn(len(labels), self.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
-        self.G.eval()
-        out = self.G(z.to(self.device), labels.to(self.device)).cpu()
-        self.G.train()
-        return out
-
-    def state_dict(self) -> dict[str, Any]:
-        return players_state(self)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_players_state(self, state)
+        with eval_mode(self.G):
+            return self.G(z.to(self.device), labels.to(self.device)).cpu()

@@ -123,7 +123,7 @@ PUBLISHED = [
 # ----------------------------------------------------------------------------- digits (notebook 02)
 def digits_config() -> GANConfig:
     """A small MLP GAN for 8x8 digits (32-dim noise; G 128-256, D 256-128): about 3x cheaper per step
-    than the seed's sizes, so that many fixed-seed runs fit in a few CPU minutes."""
+    than the article's sizes, so that many fixed-seed runs fit in a few CPU minutes."""
     return GANConfig(z_dim=32, data_dim=64, g_hidden=(128, 256), d_hidden=(256, 128), g_out="tanh")
 
 
@@ -134,24 +134,24 @@ def digits_methods() -> dict[str, dict[str, Any]]:
     def diffaug(x, g):
         return augment.diff_augment(x, generator=g)
 
-    def seed_prep(x, g):
-        return augment.seed_preparation(x, generator=g)
+    def article_prep(x, g):
+        return augment.article_preparation(x, generator=g)
 
     return {
         "GAN (non-saturating)": {},
-        "seed loss, λ=0": {"g_loss": "seed", "lam": 0.0},
-        "seed loss, λ=0.01, random x": {"g_loss": "seed", "lam": 0.01},
-        "seed loss, λ=0.1, random x": {"g_loss": "seed", "lam": 0.1},
-        "seed loss, λ=0.1, nearest x": {"g_loss": "seed", "lam": 0.1, "pairing": "nearest"},
+        "article's loss, λ=0": {"g_loss": "article", "lam": 0.0},
+        "article's loss, λ=0.01, random x": {"g_loss": "article", "lam": 0.01},
+        "article's loss, λ=0.1, random x": {"g_loss": "article", "lam": 0.1},
+        "article's loss, λ=0.1, nearest x": {"g_loss": "article", "lam": 0.1, "pairing": "nearest"},
         "RaSGAN": {"objective": "relativistic"},
         "DiffAugment": {"augment": diffaug},
-        "seed's real-only augmentation": {"real_transform": seed_prep},
+        "article's real-only augmentation": {"real_transform": article_prep},
     }
 
 
 def digits_gan(x_train: torch.Tensor, seed: int = 0, lr: float = 1e-3, batch_size: int = 64,
                lam: float | None = None, pairing: str = "random", **trainer_kw: Any) -> tuple[GANTrainer, TrainingSession]:
-    """A digits GAN and its session; ``lam``/``pairing`` add seed 001's distance term (with x_train)."""
+    """A digits GAN and its session; ``lam``/``pairing`` add article 001's distance term (with x_train)."""
     trainer = GANTrainer(digits_config(), tensor_sampler(x_train), batch_size=batch_size, seed=seed,
                          distance_data=x_train, **trainer_kw)
     session = TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),

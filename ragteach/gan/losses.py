@@ -36,14 +36,14 @@ def g_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
 G_LOSSES = {"non_saturating": g_loss_non_saturating, "minimax": g_loss_minimax}
 
 
-def g_loss_seed(fake_logits: torch.Tensor) -> torch.Tensor:
-    """L_adv = −E_z[D(G(z))], seed 001's adversarial term exactly as written: minus the mean
+def g_loss_article(fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_adv = −E_z[D(G(z))], article 001's adversarial term exactly as written: minus the mean
     *probability* (not its log). Its gradient σ'(s) = D(1 − D) vanishes both when D is sure the sample is
     fake and when it is sure it is real."""
     return -torch.sigmoid(fake_logits).mean()
 
 
-G_LOSSES["seed"] = g_loss_seed
+G_LOSSES["article"] = g_loss_article
 
 
 def rasgan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

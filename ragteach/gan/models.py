@@ -13,20 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-
-def mlp(sizes: list[int], activation: str = "relu", out_activation: str | None = None) -> nn.Sequential:
-    """Linear layers of the given sizes with ``activation`` between them."""
-    acts = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
-    if activation not in acts:
-        raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(acts[activation]())
-    if out_activation is not None:
-        layers.append(acts[out_activation]())
-    return nn.Sequential(*layers)
+from ragteach.layers import mlp
 
 
 @dataclass
@@ -40,6 +27,13 @@ class GANConfig:
     g_activation: str = "relu"
 
 
+def check_batch(name: str, x: torch.Tensor, width: int) -> None:
+    """A clear error instead of a matrix-shape error deep inside torch: ``x`` must be (B, width)."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != width:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name} must be a tensor of shape (B, {width}), got {shape}")
+
+
 class Generator(nn.Module):
     """G: z (B, z_dim) -> x (B, data_dim)."""
 
@@ -49,6 +43,7 @@ class Generator(nn.Module):
         self.net = mlp([cfg.z_dim, *cfg.g_hidden, cfg.data_dim], cfg.g_activation, cfg.g_out)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_batch("z (G's input)", z, self.z_dim)
         return self.net(z)  # (B, data_dim)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -64,12 +59,13 @@ class Discriminator(nn.Module):
 
     def __init__(self, cfg: GANConfig) -> None:
         super().__init__()
-        if cfg.pack < 1:
+        if isinstance(cfg.pack, bool) or not isinstance(cfg.pack, int) or cfg.pack < 1:
             raise ValueError(f"pack must be a whole number >= 1, got {cfg.pack}")
-        self.pack = cfg.pack
+        self.pack, self.data_dim = cfg.pack, cfg.data_dim
         self.net = mlp([cfg.data_dim * cfg.pack, *cfg.d_hidden, 1], "leaky_relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_batch("x (D's input)", x, self.data_dim)
         B, C = x.shape
         if B % self.pack:
             raise ValueError(f"batch size must be a multiple of pack={self.pack}, got {B}")
@@ -82,19 +78,19 @@ def toy_config(pack: int = 1) -> GANConfig:
     return GANConfig(z_dim=2, data_dim=2, pack=pack)
 
 
-def seed_digits_config(pack: int = 1) -> GANConfig:
-    """Seed 000's MLP GAN, scaled from 784-pixel to 64-pixel images.
+def article_digits_config(pack: int = 1) -> GANConfig:
+    """Article 000's MLP GAN, scaled from 784-pixel to 64-pixel images.
 
-    The seed: G 100→128→256→512→1024→784 (ReLU, sigmoid out), D 784→512→256→128→1. Here G keeps the
+    The article: G 100→128→256→512→1024→784 (ReLU, sigmoid out), D 784→512→256→128→1. Here G keeps the
     doubling hidden layers up to 512 and outputs 64 pixels through tanh (data in [-1, 1]); D keeps its
-    hidden sizes but uses LeakyReLU(0.2) inside instead of the seed's sigmoids, which saturate.
+    hidden sizes but uses LeakyReLU(0.2) inside instead of the article's sigmoids, which saturate.
     """
     return GANConfig(z_dim=100, data_dim=64, g_hidden=(128, 256, 512), d_hidden=(512, 256, 128),
                      g_out="tanh", pack=pack)
 
 
-def seed_mnist_config() -> GANConfig:
-    """Seed 003's MNIST GAN scaled to 8x8 digits: G 100→128→256→64 (LeakyReLU 0.2, tanh out),
+def article_mnist_config() -> GANConfig:
+    """Article 003's MNIST GAN scaled to 8x8 digits: G 100→128→256→64 (LeakyReLU 0.2, tanh out),
     D 64→512→256→1 (LeakyReLU; the sigmoid is in the loss)."""
     return GANConfig(z_dim=100, data_dim=64, g_hidden=(128, 256), d_hidden=(512, 256), g_out="tanh",
                      g_activation="leaky_relu")

@@ -1,4 +1,4 @@
-"""The established ways to make adversarial training "randomized" (seed 000's claim, made concrete).
+"""The established ways to make adversarial training "randomized" (article 000's claim, made concrete).
 
 - Instance noise (Sønderby et al. 2016; Arjovsky & Bottou 2017): add Gaussian noise to *both* real
   and generated samples before D sees them, x̃ = x + σ_t·ε, with σ_t annealed to 0. The two

@@ -1,8 +1,8 @@
-"""Seed 001's "relative augmentation": a distance term in the generator's loss.
+"""Article 001's "relative augmentation": a distance term in the generator's loss.
 
     L_G = −E_z[D(G(z))] + λ · E_z[ ||G(z) − x||² ]
 
-The seed does not say which real x is paired with each G(z). Three readings, each a different model:
+The article does not say which real x is paired with each G(z). Three readings, each a different model:
 
 - ``random``  — x is a random real sample, drawn independently of z (as written). Since
   E_x||g − x||² = ||g − μ||² + tr Σ, the term pulls every sample toward the data **mean** μ:

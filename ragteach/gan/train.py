@@ -1,11 +1,11 @@
-"""One GAN training step, the seed's five-step loop made explicit.
+"""One GAN training step, the article's five-step loop made explicit.
 
 (1) G and D are initialised in ``GANTrainer.__init__``; then every step
 (2) G turns noise into fake data, (3) D scores real and fake data, (4) the losses measure the game,
 (5) D and G each take an optimiser step. ``d_steps`` D updates are made per G update.
 
-The trainer is a plain callable ``trainer(knob_values) -> metrics`` so a
-:class:`~ragteach.live.session.TrainingSession` can drive it; it never imports Jupyter.
+The trainer obeys the core contract of :mod:`ragteach.training`: ``trainer(knob_values) -> metrics`` is one
+step, and a step is all or nothing (a NaN in G's loss also undoes that step's D update).
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import torch
 from ragteach.gan import randomize, relative
 from ragteach.gan.losses import G_LOSSES, d_loss, rasgan_d_loss, rasgan_g_loss
 from ragteach.gan.models import Discriminator, GANConfig, Generator
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.knobs import Knob, Knobs
+from ragteach.training import CheckpointMismatchError, Trainer, check_positive_int, eval_mode, seeded, set_lr
 
 RealSampler = Callable[[int, torch.Generator], torch.Tensor]
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -36,7 +37,7 @@ def tensor_sampler(data: torch.Tensor) -> RealSampler:
 def gan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3, d_steps: int = 1, instance_noise: float = 0.0,
               noise_anneal_steps: int = 0, label_smoothing: float = 0.0, label_flip: float = 0.0,
               lam: float | None = None, pairing: str = "random", lam_max: float = 10.0) -> Knobs:
-    """The knobs a GAN step reads; every one is range-checked. ``lam`` (λ ≥ 0) adds seed 001's distance
+    """The knobs a GAN step reads; every one is range-checked. ``lam`` (λ ≥ 0) adds article 001's distance
     term λ·E||G(z) − x||² with the given ``pairing``; leave it ``None`` for a plain GAN. ``lam_max`` is
     the top of λ's range (and of its slider)."""
     extra = [] if lam is None else [
@@ -55,15 +56,15 @@ def gan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3, d_steps: int = 1, instance
     )
 
 
-class GANTrainer:
+class GANTrainer(Trainer):
     """Holds G, D, their Adam optimisers and a seeded random generator; ``trainer(knobs)`` is one step.
 
     sample_real: draws a batch of real data (the *only* place real data enters).
     g_loss: ``"non_saturating"`` (−E log D(G(z))), ``"minimax"`` (E log(1 − D(G(z)))) or
-        ``"seed"`` (−E D(G(z)), seed 001's form).
+        ``"article"`` (−E D(G(z)), article 001's form).
     objective: ``"standard"`` (the losses above) or ``"relativistic"`` (RaSGAN for both players).
     augment: a transform applied to real AND fake inputs of D (DiffAugment).
-    real_transform: a transform applied to real images only (seed 001's data preparation).
+    real_transform: a transform applied to real images only (article 001's data preparation).
     distance_data: the training set, for the λ term's ``nearest`` and ``fixed`` pairings.
     betas: Adam's (β1, β2); the seeds use (0.5, 0.999), the DCGAN setting.
     """
@@ -80,18 +81,20 @@ class GANTrainer:
         if distance_data is not None and (distance_data.ndim != 2 or distance_data.shape[1] != cfg.data_dim):
             raise ValueError(f"distance_data must have shape (N, {cfg.data_dim}) like G's output, "
                              f"got {tuple(distance_data.shape)}")
-        if batch_size <= 0 or batch_size % cfg.pack:
+        check_positive_int("batch_size", batch_size)
+        if batch_size % cfg.pack:
             raise ValueError(f"batch_size must be a positive multiple of pack={cfg.pack}, got {batch_size}")
+        super().__init__(seed, device)  # self.rng: batches, noise, flips
         self.cfg, self.sample_real, self.batch_size = cfg, sample_real, batch_size
-        self.g_loss_name, self.objective, self.device = g_loss, objective, torch.device(device)
+        self.g_loss_name, self.objective = g_loss, objective
         self.augment, self.real_transform = augment, real_transform
-        torch.manual_seed(seed)  # the initial weights
-        self.G = Generator(cfg).to(self.device)
-        self.D = Discriminator(cfg).to(self.device)
+        with seeded(seed):  # the initial weights
+            self.G = Generator(cfg).to(self.device)
+            self.D = Discriminator(cfg).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas)
-        self.rng = torch.Generator().manual_seed(seed)  # batches, noise, flips
-        self.steps = 0
+        self.modules = {"G": self.G, "D": self.D}
+        self.optimizers = {"G": self.opt_g, "D": self.opt_d}
         self.distance_data = None if distance_data is None else distance_data.to(self.device)
         # "fixed" pairing: training example i always gets latent code fixed_z[i]
         self.fixed_z = None if distance_data is None else torch.randn(len(distance_data), cfg.z_dim,
@@ -123,10 +126,7 @@ class GANTrainer:
             real_t = randomize.targets(n, 1.0 - k["label_smoothing"], k["label_flip"], self.rng).to(self.device)
             fake_t = randomize.targets(n, 0.0, k["label_flip"], self.rng).to(self.device)
             loss = d_loss(real_logits, fake_logits, real_t, fake_t)
-        _check_finite("loss_d", loss, self.steps)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self.update("D", loss)
         return {"loss_d": loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
                 "d_fake": torch.sigmoid(fake_logits).mean().item()}
 
@@ -151,10 +151,7 @@ class GANTrainer:
             distance = relative.squared_distance(fake, self._targets(fake, pairing, idx))
             loss = adv + lam * distance
             metrics["distance"] = distance.item()
-        _check_finite("loss_g", loss, self.steps)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        self.update("G", loss)
         metrics["loss_g"] = loss.item()
         return metrics
 
@@ -173,7 +170,9 @@ class GANTrainer:
             return relative.nearest_targets(fake.detach(), data)
         return data[idx.to(self.device)]
 
-    def __call__(self, k: dict[str, Any]) -> dict[str, float]:
+    fix = "Lower the learning rates (lr_g, lr_d) and run again."
+
+    def train_step(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: ``d_steps`` discriminator updates, then one generator update."""
         set_lr(self.opt_g, k["lr_g"])
         set_lr(self.opt_d, k["lr_d"])
@@ -182,49 +181,22 @@ class GANTrainer:
             metrics = self._d_step(k, noise_std)
         metrics.update(self._g_step(k, noise_std))
         metrics["noise_std"] = noise_std
-        self.steps += 1
         return metrics
 
     def sample(self, n: int, seed: int = 1234) -> torch.Tensor:
         """n generated samples from fixed noise (same ``seed``, same z: previews are comparable)."""
-        self.G.eval()
-        out = self.G.sample(n, torch.Generator().manual_seed(seed)).cpu()
-        self.G.train()
-        return out
+        check_positive_int("n", n)
+        with eval_mode(self.G):
+            return self.G.sample(n, torch.Generator().manual_seed(seed)).cpu()
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**players_state(self), "steps": self.steps, "fixed_z": self.fixed_z}
+    def extra_state(self) -> dict[str, Any]:
+        return {"fixed_z": self.fixed_z}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_players_state(self, state)
-        self.steps = int(state["steps"])
-        self.fixed_z = state.get("fixed_z", self.fixed_z)
+    def check_extra_state(self, extra: dict[str, Any]) -> None:
+        mine, theirs = self.fixed_z, extra.get("fixed_z")
+        if (mine is None) != (theirs is None) or (mine is not None and theirs.shape != mine.shape):
+            raise CheckpointMismatchError("the checkpoint's fixed latent codes (fixed_z) do not fit this trainer's "
+                                          "distance_data: build the trainer with the same training set")
 
-
-def players_state(trainer: Any) -> dict[str, Any]:
-    """What a checkpoint of any two-player trainer holds: G, D, both optimisers and the random generator."""
-    return {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(), "opt_g": trainer.opt_g.state_dict(),
-            "opt_d": trainer.opt_d.state_dict(), "rng": trainer.rng.get_state()}
-
-
-def load_players_state(trainer: Any, state: dict[str, Any]) -> None:
-    """The inverse of ``players_state``."""
-    trainer.G.load_state_dict(state["G"])
-    trainer.D.load_state_dict(state["D"])
-    trainer.opt_g.load_state_dict(state["opt_g"])
-    trainer.opt_d.load_state_dict(state["opt_d"])
-    trainer.rng.set_state(state["rng"])
-
-
-def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-    """Give every parameter group of ``opt`` the learning rate ``lr`` (a knob's value, read each step)."""
-    for group in opt.param_groups:
-        group["lr"] = lr
-
-
-def _check_finite(name: str, loss: torch.Tensor, step: int) -> None:
-    """Refuse to apply an update from a NaN/inf loss, so the last good weights are kept."""
-    if not torch.isfinite(loss):
-        raise FloatingPointError(
-            f"{name} is {loss.item()} at step {step}; the update was not applied. "
-            f"Lower the learning rates (lr_g, lr_d) and run again.")
+    def load_extra_state(self, extra: dict[str, Any]) -> None:
+        self.fixed_z = extra["fixed_z"]

@@ -13,11 +13,21 @@ import time
 from typing import Any, Callable, Sequence
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from ragteach.gpt.model import GPT, GPTConfig
-from ragteach.gpt.random_activation import ActivationSettings, count_flops, masked_mlp, structured_mlp
+from ragteach.gpt.random_activation import ActivationSettings
+from ragteach.gpt.sparse_mlp import masked_mlp, structured_mlp
 
 VARIANTS = ("dense", "masked", "structured")
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """Floating-point operations of the matmuls/attention that ``fn()`` runs (torch's FLOP counter:
+    a (m×k)·(k×n) matmul counts 2·m·k·n; element-wise ops are not counted)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
 
 
 def median_times(fns: dict[str, Callable[[], Any]], rounds: int = 7, inner: int = 5) -> dict[str, float]:

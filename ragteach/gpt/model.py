@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings, RandomActivationMLP
+from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings
+from ragteach.gpt.sparse_mlp import RandomActivationMLP
 
 
 @dataclass
@@ -104,12 +105,22 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, V) and, with targets, the mean cross-entropy ``−mean log p(x_{t+1} | x_≤t)``."""
+        if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
+            shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise ValueError(f"idx must be a (B, T) tensor of character ids, got {shape}")
         if idx.dtype != torch.long:
             raise TypeError(f"idx must hold integer character ids (torch.long), got {idx.dtype}; "
                             f"encode text with vocab.encode(...)")
         B, T = idx.shape
         if T > self.cfg.block_size:
             raise ValueError(f"sequence length {T} exceeds block_size {self.cfg.block_size}; crop the context")
+        if T == 0:
+            raise ValueError("idx has no characters (T = 0): give at least one character id per row")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.cfg.vocab_size):
+            raise ValueError(f"character ids must be in [0, {self.cfg.vocab_size - 1}] (vocab_size), got values "
+                             f"from {int(idx.min())} to {int(idx.max())}")
+        if targets is not None and targets.shape != idx.shape:
+            raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, got {tuple(targets.shape)}")
         self.policy.begin(self.training)  # one p per forward call (per step / per generated token)
         pos = torch.arange(T, device=idx.device)
         x = self.wte(idx) + self.wpe(pos)            # (B, T, C)
@@ -128,6 +139,8 @@ class GPT(nn.Module):
         so random activation draws fresh units per token. Runs in eval mode, restores the mode after."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
         was_training = self.training
         self.eval()
         try:

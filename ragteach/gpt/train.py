@@ -16,7 +16,8 @@ import torch
 from ragteach.data.text import TextData
 from ragteach.gpt.model import GPT, GPTConfig
 from ragteach.gpt.random_activation import ActivationSettings, activation_knob_list
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.knobs import Knob, Knobs
+from ragteach.training import CheckpointMismatchError, Trainer, check_positive_int, eval_mode, seeded, set_lr
 
 
 def gpt_knobs(lr: float = 2e-3, **activation: Any) -> Knobs:
@@ -25,7 +26,7 @@ def gpt_knobs(lr: float = 2e-3, **activation: Any) -> Knobs:
                     *activation_knob_list(**activation))
 
 
-class GPTTrainer:
+class GPTTrainer(Trainer):
     """A GPT, its AdamW optimiser and seeded batches. ``trainer(knobs)`` is one training step."""
 
     def __init__(self, cfg: GPTConfig, data: TextData, batch_size: int = 16, seed: int = 0,
@@ -34,43 +35,35 @@ class GPTTrainer:
         if cfg.vocab_size != len(data.vocab):
             raise ValueError(f"cfg.vocab_size ({cfg.vocab_size}) must equal the vocabulary size of the data "
                              f"({len(data.vocab)}); use GPTConfig(vocab_size=len(data.vocab))")
-        if batch_size < 1 or eval_every < 1 or eval_batches < 1:
-            raise ValueError("batch_size, eval_every and eval_batches must be >= 1, got "
-                             f"{batch_size}, {eval_every}, {eval_batches}")
+        for name, value in (("batch_size", batch_size), ("eval_every", eval_every), ("eval_batches", eval_batches)):
+            check_positive_int(name, value)
+        super().__init__(seed)  # self.rng: training batches
         self.cfg, self.data, self.batch_size = cfg, data, batch_size
         self.eval_every, self.eval_batches = eval_every, eval_batches
-        torch.manual_seed(seed)  # initial weights
-        self.model = GPT(cfg, settings or ActivationSettings(), seed=seed)
+        with seeded(seed):  # initial weights
+            self.model = GPT(cfg, settings or ActivationSettings(), seed=seed)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=weight_decay)
-        self.rng = torch.Generator().manual_seed(seed)  # training batches
-        self.steps = 0
+        self.modules, self.optimizers = {"model": self.model}, {"model": self.opt}
         self.seconds = 0.0  # time spent in training steps (not evaluation)
 
     @property
     def settings(self) -> ActivationSettings:
         return self.model.policy.settings
 
-    def __call__(self, k: dict[str, Any]) -> dict[str, float]:
-        """One step: update settings from the knobs, forward, backward, AdamW (skipped if not finite)."""
+    def train_step(self, k: dict[str, Any]) -> dict[str, float]:
+        """One step: update settings from the knobs, forward, backward, AdamW (refused if not finite)."""
         self.settings.update(k)
         if "lr" in k:
-            for group in self.opt.param_groups:
-                group["lr"] = k["lr"]
+            set_lr(self.opt, k["lr"])
         started = time.perf_counter()
         self.model.train()
         x, y = self.data.batch("train", self.batch_size, self.cfg.block_size, self.rng)
         _, loss = self.model(x, y)
         pol = self.model.policy
         metrics = {"loss": loss.item(), "p_drawn": pol.p_now, "active": pol.units_active / max(1, pol.units_seen)}
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {self.steps}; the update was not applied. "
-                                     f"Lower the learning rate and run again.")
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.update("model", loss)
         self.seconds += time.perf_counter() - started
-        self.steps += 1
-        if self.steps % self.eval_every == 0:
+        if (self.steps + 1) % self.eval_every == 0:  # self.steps counts this step once it succeeds
             metrics["val_loss"] = self.evaluate("val")
         return metrics
 
@@ -79,18 +72,23 @@ class GPTTrainer:
                  batch_size: int = 32) -> float:
         """Mean cross-entropy (nats/char) on fixed batches, model in eval mode: random activation is on
         if ``active_in`` is ``"generate"`` or ``"both"`` (the loss the sampler would see)."""
-        was = self.model.training
-        self.model.eval()
         gen = torch.Generator().manual_seed(seed)
         losses = []
-        for _ in range(n_batches or self.eval_batches):
-            x, y = self.data.batch(split, batch_size, self.cfg.block_size, gen)
-            losses.append(self.model(x, y)[1].item())
-        self.model.train(was)
+        pol = self.model.policy
+        saved = pol.state_dict()  # evaluating must not shift the training run's random draws
+        try:
+            with eval_mode(self.model):
+                for _ in range(n_batches or self.eval_batches):
+                    x, y = self.data.batch(split, batch_size, self.cfg.block_size, gen)
+                    losses.append(self.model(x, y)[1].item())
+        finally:
+            pol.load_state_dict(saved)
         return sum(losses) / len(losses)
 
     def sample(self, prompt: str = "def ", n_chars: int = 120, seed: int = 0, temperature: float = 0.8) -> str:
         """Generated text after ``prompt`` (a prompt with unknown characters raises, naming them)."""
+        if isinstance(n_chars, bool) or not isinstance(n_chars, int) or n_chars < 1:
+            raise ValueError(f"n_chars must be a whole number >= 1 (how many characters to generate), got {n_chars!r}")
         ids = self.data.vocab.encode(prompt)[None, :]
         if ids.shape[1] == 0:
             raise ValueError("the prompt must have at least one character, e.g. 'def '")
@@ -103,16 +101,17 @@ class GPTTrainer:
             pol.load_state_dict(saved)
         return self.data.vocab.decode(out[0])
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "rng": self.rng.get_state(),
-                "policy": self.model.policy.state_dict(), "steps": self.steps}
+    def extra_state(self) -> dict[str, Any]:
+        return {"policy": self.model.policy.state_dict()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.rng.set_state(state["rng"])
-        self.model.policy.load_state_dict(state["policy"])
-        self.steps = int(state["steps"])
+    def check_extra_state(self, extra: dict[str, Any]) -> None:
+        policy = extra.get("policy") if isinstance(extra, dict) else None
+        if not isinstance(policy, dict) or set(policy) != set(self.model.policy.state_dict()):
+            raise CheckpointMismatchError("the checkpoint has no random-activation policy state of this GPT")
+        self.settings.check(policy["settings"])
+
+    def load_extra_state(self, extra: dict[str, Any]) -> None:
+        self.model.policy.load_state_dict(extra["policy"])
 
 
 def perplexity(loss: float) -> float:

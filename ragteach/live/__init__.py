@@ -2,7 +2,7 @@
 
 ``ragteach.live.widgets`` (the only module that imports ipywidgets) is not imported here on purpose.
 """
-from ragteach.live.knobs import Knob, Knobs
+from ragteach.knobs import Knob, Knobs
 from ragteach.live.session import TrainingSession, TrainingError
 
 __all__ = ["Knob", "Knobs", "TrainingSession", "TrainingError"]

@@ -10,11 +10,17 @@ The contract every notebook uses:
 - An exception in a step stops the run, is kept in ``error`` and is re-raised by the next
   blocking call (``run`` or ``wait``). Nothing is lost: models, optimisers, history and the step
   count stay, and training resumes where it stopped.
+- Exactly one run at a time: each ``start`` gets a run token and a ``finished`` event that the thread
+  sets as its last act, so Ctrl-C in ``run()`` (which may interrupt a ``join``) can never leave a
+  second run going or let an old thread take one more step after the next run began.
+- ``load``/``restore`` check the whole checkpoint (every knob value, every state object's own
+  check) before changing anything; if loading still fails half-way, everything is put back.
 
 The session never imports Jupyter; :mod:`ragteach.live.widgets` draws it.
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -24,7 +30,7 @@ from typing import Any, Callable, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from ragteach.live.knobs import Knobs
+from ragteach.knobs import Knobs
 
 Metrics = dict[str, float]
 
@@ -56,6 +62,9 @@ def with_periodic_metrics(step_fn: Callable[[dict[str, Any]], Metrics], every: i
     return step
 
 
+STATUSES = ("not started", "running", "paused", "finished", "stopped", "error")
+
+
 class TrainingSession:
     """Run ``step_fn`` step after step, reading ``knobs`` once per step and keeping history.
 
@@ -78,12 +87,21 @@ class TrainingSession:
         self._target: int | None = None
         self._pause = threading.Event()
         self._stop = threading.Event()
+        self._finished = threading.Event()  # set by the training thread as its very last act
+        self._finished.set()
+        self._token = 0                     # the current run; an older thread whose token differs stops
+        self._ended = "not started"         # how the last run ended: finished, stopped or error
         self.steps_per_second = 0.0
 
     # ------------------------------------------------------------------ knobs
     def set_knob(self, name: str, value: Any) -> None:
-        """Set a knob (validated); the next step uses it. Safe while training runs."""
+        """Set a knob (validated); the next step uses it. Safe while training runs.
+
+        Changes before one step coalesce into one record. While training runs, each call yields the
+        interpreter lock briefly, so a loop that sets knobs as fast as it can cannot starve training."""
         self.knobs.set(name, value)
+        if self.running:
+            time.sleep(0)
 
     # ------------------------------------------------------------------ stepping
     def _one_step(self) -> None:
@@ -105,11 +123,13 @@ class TrainingSession:
             self.history.append(row)
             self.step += 1
 
-    def _loop(self) -> None:
+    def _loop(self, token: int) -> None:
         started, start_step = time.perf_counter(), self.step
+        ended = "stopped"
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and token == self._token:
                 if self._target is not None and self.step >= self._target:
+                    ended = "finished"
                     break
                 if self._pause.is_set():
                     time.sleep(0.01)
@@ -121,53 +141,71 @@ class TrainingSession:
                     self.steps_per_second = (self.step - start_step) / elapsed
                     started, start_step = time.perf_counter(), self.step
         except BaseException as exc:  # kept and re-raised by the next blocking call
-            self.error = exc
+            self.error, ended = exc, "error"
+        finally:
+            if token == self._token:
+                self._ended = ended
+                self._finished.set()
 
     # ------------------------------------------------------------------ background control
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """True from ``start`` until the training thread has finished its last step (paused counts)."""
+        return not self._finished.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return self.running and self._pause.is_set()
 
     @property
     def status(self) -> str:
-        """One of ``idle``, ``running``, ``paused``, ``error``."""
+        """One of ``not started``, ``running``, ``paused``, ``finished`` (did its steps), ``stopped``
+        (stopped early) and ``error``."""
         if self.error is not None:
             return "error"
         if self.running:
             return "paused" if self._pause.is_set() else "running"
-        return "idle"
+        return self._ended
 
     def start(self, n_steps: int | None = None) -> None:
         """Train in a background thread for ``n_steps`` more steps (``None``: until ``stop()``)."""
-        if n_steps is not None and (not isinstance(n_steps, int) or n_steps < 0):
+        if n_steps is not None and (isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0):
             raise ValueError(f"n_steps must be a whole number >= 0 or None, got {n_steps!r}")
         if self.running:
-            raise RuntimeError("the session is already running; pause(), stop() or wait() first")
+            raise RuntimeError("the session is already running: stop it (Stop button, session.stop()) or wait "
+                               "for it to finish first")
         self.error = None
         self._target = None if n_steps is None else self.step + n_steps
         self._pause.clear()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="ragteach-training", daemon=True)
+        self._token += 1
+        self._finished.clear()
+        self._thread = threading.Thread(target=self._loop, args=(self._token,), name="ragteach-training",
+                                        daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
         """Pause between two steps; ``resume()`` continues with the next step number."""
-        self._pause.set()
+        if self.running:
+            self._pause.set()
 
     def resume(self) -> None:
         self._pause.clear()
 
     def stop(self) -> None:
-        """Stop after the current step and wait for the thread; all state is kept."""
+        """Stop after the current step and wait until the thread has finished; all state is kept.
+        A second Ctrl-C while waiting does not abandon the wait (the thread would go on training)."""
         self._stop.set()
         self._pause.clear()
-        if self._thread is not None:
-            self._thread.join()
+        while not self._finished.is_set():
+            try:
+                self._finished.wait(0.05)
+            except KeyboardInterrupt:
+                continue
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background run ends; re-raise its error, if any."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Block until the background run ends (or ``timeout`` seconds pass); re-raise its error, if any."""
+        self._finished.wait(timeout)
         self._raise_error()
 
     def wait_for_step(self, step: int, poll: float = 0.01) -> None:
@@ -198,8 +236,7 @@ class TrainingSession:
         self.start(n_steps)
         bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=False)
         try:
-            while self.running:
-                self._thread.join(0.1)
+            while not self._finished.wait(0.1):
                 bar.n = self.step - first_step
                 if self.history:
                     last = self.history[-1]
@@ -232,21 +269,51 @@ class TrainingSession:
                 "step": self.step,
                 "history": [dict(row) for row in self.history],
                 "knobs": self.knobs.snapshot(),
-                "state": {name: obj.state_dict() for name, obj in self.state.items()},
+                "state": {name: copy.deepcopy(obj.state_dict()) for name, obj in self.state.items()},
             }
 
+    def check_checkpoint(self, ckpt: Any) -> None:
+        """Raise a ValueError naming the first part of ``ckpt`` that does not fit this session (changes nothing)."""
+        if not isinstance(ckpt, dict) or not {"step", "history", "knobs", "state"} <= set(ckpt):
+            raise ValueError("not a session checkpoint: it needs step, history, knobs and state (save one with "
+                             "session.save(path))")
+        step = ckpt["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"the checkpoint's step must be a whole number >= 0, got {step!r}")
+        if not isinstance(ckpt["history"], list) or len(ckpt["history"]) > step:
+            raise ValueError("the checkpoint's history does not match its step count")
+        try:
+            self.knobs.check_values(ckpt["knobs"])
+        except ValueError as exc:
+            raise ValueError(f"the checkpoint's knob values do not fit this session: {exc}") from None
+        missing = sorted(set(self.state) - set(ckpt["state"]))
+        if missing:
+            raise ValueError(f"the checkpoint has no state named {missing}; it has {sorted(ckpt['state'])}")
+        for name, obj in self.state.items():
+            check = getattr(obj, "check_state", None)
+            if check is not None:
+                check(ckpt["state"][name])
+
     def restore(self, ckpt: dict[str, Any]) -> None:
+        """Continue from ``ckpt``: all of it is checked first; a checkpoint that does not fit changes nothing."""
         if self.running:
-            raise RuntimeError("stop() the session before loading a checkpoint")
+            raise RuntimeError("stop the session (Stop button, session.stop()) before loading a checkpoint")
+        self.check_checkpoint(ckpt)
         with self.lock:
-            for name, obj in self.state.items():
-                if name not in ckpt["state"]:
-                    raise KeyError(f"checkpoint has no state named {name!r}; it has {sorted(ckpt['state'])}")
-                obj.load_state_dict(ckpt["state"][name])
-            self.step = int(ckpt["step"])
-            self.history = [dict(row) for row in ckpt["history"]]
-            self.knobs.load_values(ckpt["knobs"])
-            self.knobs.set_next_step(self.step)
+            before = self.checkpoint()
+            try:
+                self._apply(ckpt)
+            except BaseException:
+                self._apply(before)
+                raise
+
+    def _apply(self, ckpt: dict[str, Any]) -> None:
+        for name, obj in self.state.items():
+            obj.load_state_dict(ckpt["state"][name])
+        self.knobs.load_values(ckpt["knobs"])
+        self.step = int(ckpt["step"])
+        self.history = [dict(row) for row in ckpt["history"]]
+        self.knobs.set_next_step(self.step)
 
     def save(self, path: str | Path) -> Path:
         """Save a checkpoint that loads with ``torch.load(path, weights_only=True)``."""

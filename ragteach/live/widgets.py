@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import ipywidgets as W
 
-from ragteach.live.knobs import Knob
+from ragteach.knobs import Knob
 from ragteach.live.preview import Preview
 from ragteach.live.session import TrainingSession
 

@@ -14,6 +14,7 @@ k1 ≥ 0 saturates term frequency (0: only presence counts); b ∈ [0, 1] normal
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -28,10 +29,12 @@ class BM25Retriever(Retriever):
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, idf: str = "lucene", epsilon: float = 0.25) -> None:
         super().__init__()
-        if not (isinstance(k1, (int, float)) and k1 >= 0):
-            raise ValueError(f"k1 must be a number >= 0, got {k1!r}")
-        if not (isinstance(b, (int, float)) and 0 <= b <= 1):
-            raise ValueError(f"b must be in [0, 1], got {b!r}")
+        if isinstance(k1, bool) or not isinstance(k1, (int, float)) or not 0 <= k1 < math.inf:
+            raise ValueError(f"k1 must be a finite number >= 0 (1.2 to 2.0 is usual), got {k1!r}")
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b <= 1:
+            raise ValueError(f"b must be in [0, 1] (0.75 is usual), got {b!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 <= epsilon < math.inf:
+            raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
         if idf not in ("lucene", "robertson"):
             raise ValueError(f"idf must be 'lucene' or 'robertson', got {idf!r}")
         self.k1, self.b, self.idf_kind, self.epsilon = float(k1), float(b), idf, float(epsilon)

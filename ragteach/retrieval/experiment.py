@@ -10,7 +10,8 @@ import torch
 from ragteach.data.countries import KnowledgeBase, Question, load_kb, split_countries, split_questions
 from ragteach.retrieval.dense import BagEncoder, frozen_copy, train_dual_encoder
 from ragteach.retrieval.generator import CopyGenerator
-from ragteach.retrieval.rag import RAG, RAGIndex
+from ragteach.retrieval.index import RAGIndex
+from ragteach.retrieval.rag import RAG
 from ragteach.retrieval.text import Vocab, tokenize
 
 CAPACITY = 4096
@@ -38,7 +39,6 @@ def make_setup(kb: KnowledgeBase | None = None, dense_steps: int = 300, test_fra
                seed: int = 0) -> Setup:
     """Split by country, build the vocabulary (documents + training questions), pre-train the dual
     encoder on training countries only (softmax over their documents), freeze a copy for documents."""
-    torch.manual_seed(seed)
     kb = kb or load_kb()
     train, test = split_questions(kb, test_fraction, seed)
     train_c, _ = split_countries(kb, test_fraction, seed)
@@ -55,7 +55,6 @@ def make_setup(kb: KnowledgeBase | None = None, dense_steps: int = 300, test_fra
 def new_rag(setup: Setup, seed: int = 0) -> RAG:
     """A RAG model: a trainable copy of the pre-trained query encoder + a fresh copy-generator whose
     output vocabulary is the training answers' words."""
-    torch.manual_seed(seed)
     gen_words = {w for q in setup.train for w in tokenize(q.answer)}
     query = BagEncoder(CAPACITY)
     query.load_state_dict(setup.dpr.state_dict())

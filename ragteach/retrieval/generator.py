@@ -23,6 +23,8 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
+
+from ragteach.training import seeded
 import torch.nn.functional as F
 
 from ragteach.retrieval.text import BOS, EOS, Vocab
@@ -55,26 +57,26 @@ class CopyGenerator(nn.Module):
     def __init__(self, vocab: Vocab, gen_words: Sequence[str], emb: int = 64, hidden: int = 64,
                  state: int = 128, max_len: int = 10, seed: int = 0) -> None:
         super().__init__()
-        torch.manual_seed(seed)
-        self.max_len = max_len
-        self.bos, self.eos = vocab.stoi[BOS], vocab.stoi[EOS]
-        gen = [EOS] + sorted(set(gen_words) - {EOS})
-        vocab.add(gen)
-        gen_ids = torch.tensor(vocab.ids(gen))
-        self.register_buffer("gen_ids", gen_ids)                                  # (G,)
-        lookup = torch.full((vocab.capacity,), -1, dtype=torch.long)
-        lookup[gen_ids] = torch.arange(len(gen_ids))
-        self.register_buffer("gen_index", lookup)                                 # (capacity,) → G or -1
-        self.emb = nn.Embedding(vocab.capacity, emb, padding_idx=0)
-        self.q_attn = nn.Linear(emb, 1)
-        self.conv1 = nn.Linear(3 * emb, 2 * hidden)         # a 1-D convolution as shifts + matmul
-        self.conv2 = nn.Linear(3 * 2 * hidden, 2 * hidden)  # (faster than Conv1d on a CPU here)
-        self.ctx = nn.Linear(emb + 2 * hidden, state)
-        self.pos = nn.Embedding(max_len + 1, state)
-        self.state = nn.Linear(state + 2 * hidden + 2, state)
-        self.copy = nn.Linear(state, 2 * hidden)
-        self.follow = nn.Parameter(torch.tensor(2.0))
-        self.gen = nn.Linear(state, len(gen_ids))
+        with seeded(seed):  # the initial weights, without reseeding the global generator
+            self.max_len = max_len
+            self.bos, self.eos = vocab.stoi[BOS], vocab.stoi[EOS]
+            gen = [EOS] + sorted(set(gen_words) - {EOS})
+            vocab.add(gen)
+            gen_ids = torch.tensor(vocab.ids(gen))
+            self.register_buffer("gen_ids", gen_ids)                                  # (G,)
+            lookup = torch.full((vocab.capacity,), -1, dtype=torch.long)
+            lookup[gen_ids] = torch.arange(len(gen_ids))
+            self.register_buffer("gen_index", lookup)                                 # (capacity,) → G or -1
+            self.emb = nn.Embedding(vocab.capacity, emb, padding_idx=0)
+            self.q_attn = nn.Linear(emb, 1)
+            self.conv1 = nn.Linear(3 * emb, 2 * hidden)         # a 1-D convolution as shifts + matmul
+            self.conv2 = nn.Linear(3 * 2 * hidden, 2 * hidden)  # (faster than Conv1d on a CPU here)
+            self.ctx = nn.Linear(emb + 2 * hidden, state)
+            self.pos = nn.Embedding(max_len + 1, state)
+            self.state = nn.Linear(state + 2 * hidden + 2, state)
+            self.copy = nn.Linear(state, 2 * hidden)
+            self.follow = nn.Parameter(torch.tensor(2.0))
+            self.gen = nn.Linear(state, len(gen_ids))
 
     def encode(self, q_ids: torch.Tensor, d_ids: torch.Tensor) -> Encoded:
         """q_ids (N, Lq), d_ids (N, L) → Encoded. Pads are id 0."""

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ragteach.data.countries import Question
 from ragteach.live.preview import Preview, new_figure
-from ragteach.retrieval.rag import RAGTrainer
+from ragteach.retrieval.train import RAGTrainer
 
 
 def doc_prob_preview(trainer: RAGTrainer, questions: Sequence[Question]) -> Preview:

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ragteach.gan.models import mlp
+from ragteach.layers import mlp
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from ragteach.gan.plots import plot_digits
+from ragteach.images import plot_digits
 from ragteach.live.preview import Preview, new_figure
 from ragteach.vae.model import VAE
 

@@ -1,5 +1,6 @@
 """Knobs: named, typed, range-checked values that a training step reads once per step.
 
+This is validation, not user interface: it lives in the core, and the widget layer only draws knobs.
 A knob is set the same way from a slider and from code, so the same validation guards both:
 
 >>> lr = Knob("lr", 2e-4, low=0.0, high=1.0, low_open=True)
@@ -10,9 +11,14 @@ ValueError: lr must be in (0, 1], got 1.5
 from __future__ import annotations
 
 import math
+import numbers
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+#: At most this many change records are kept (the oldest are dropped); loss plots thin them further.
+MAX_CHANGES = 2_000
 
 
 def _fmt(x: float) -> str:
@@ -26,6 +32,8 @@ class Knob:
     kind: ``"float"``, ``"int"``, ``"bool"`` or ``"choice"`` (then ``choices`` lists the options).
     low/high: inclusive bounds unless ``low_open``/``high_open``; ``None`` means unbounded.
     log: a hint for the widget layer to use a logarithmic slider (learning rates).
+    visible_if: ``(other_knob, values)``: the knob only matters (and is only shown) while ``other_knob``
+        has one of ``values``, e.g. ``("source", ("beta",))``.
     """
 
     name: str
@@ -38,6 +46,7 @@ class Knob:
     choices: tuple = ()
     log: bool = False
     description: str = ""
+    visible_if: tuple[str, tuple] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("float", "int", "bool", "choice"):
@@ -65,13 +74,14 @@ class Knob:
                 raise ValueError(f"{self.name} must be {self.range_text()}, got {value!r}")
             return value
         if self.kind == "bool":
-            if not isinstance(value, (bool, int)) or value not in (0, 1):
+            if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
                 raise ValueError(f"{self.name} must be True or False, got {value!r}")
             return bool(value)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.name} must be a number in {self.range_text()}, got {value!r}") from None
+        # a number, not a bool (True is 1 to Python, never a learning rate) and not a string ("0.01")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{self.name} must be a number in {self.range_text()}, got {value!r} "
+                             f"({type(value).__name__})")
+        number = float(value)
         if math.isnan(number) or math.isinf(number):
             raise ValueError(f"{self.name} must be a finite number in {self.range_text()}, got {value!r}")
         if self.kind == "int":
@@ -104,11 +114,15 @@ class Knobs:
     """
 
     knobs: dict[str, Knob] = field(default_factory=dict)
-    changes: list[KnobChange] = field(default_factory=list)
+    changes: deque = field(default_factory=lambda: deque(maxlen=MAX_CHANGES))
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._next_step = 0
+        self.changes = deque(self.changes, maxlen=MAX_CHANGES)
+        for knob in self.knobs.values():
+            if knob.visible_if is not None and knob.visible_if[0] not in self.knobs:
+                raise ValueError(f"knob {knob.name!r} is visible_if {knob.visible_if[0]!r}, which is not a knob")
 
     @classmethod
     def of(cls, *knobs: Knob) -> "Knobs":
@@ -135,14 +149,30 @@ class Knobs:
         return self.knobs[name]
 
     def set(self, name: str, value: Any) -> None:
-        """Validate and set one knob; it takes effect at the next training step."""
+        """Validate and set one knob; it takes effect at the next training step.
+
+        Changes before the same step coalesce into one record (a dragged slider sends many values);
+        a change back to the value the step would have used removes the record."""
         knob = self._knob(name)
         new = knob.validate(value)  # raises before anything changes
         with self._lock:
             old = knob.value
-            if new != old:
-                knob.value = new
+            if new == old:
+                return
+            knob.value = new
+            last = next((c for c in reversed(self.changes) if c.name == name), None)
+            if last is not None and last.step == self._next_step:
+                if last.old == new:
+                    self.changes.remove(last)
+                else:
+                    last.new = new
+            else:
                 self.changes.append(KnobChange(self._next_step, name, old, new))
+
+    def visible(self, name: str) -> bool:
+        """Whether knob ``name`` matters with the current values (see ``Knob.visible_if``)."""
+        cond = self._knob(name).visible_if
+        return cond is None or self.knobs[cond[0]].value in cond[1]
 
     def update(self, **values: Any) -> None:
         """Set several knobs; all are validated first, so either all change or none does."""
@@ -166,8 +196,17 @@ class Knobs:
         with self._lock:
             self._next_step = step
 
+    def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` validated (every knob of this set, each in range), or a ValueError naming the first bad one."""
+        missing = sorted(set(self.knobs) - set(values))
+        if missing:
+            raise ValueError(f"the values lack the knob(s) {missing}")
+        return {name: self.knobs[name].validate(values[name]) for name in self.knobs}
+
     def load_values(self, values: dict[str, Any]) -> None:
-        """Restore values (from a checkpoint) without recording them as live changes."""
-        for name, value in values.items():
-            if name in self.knobs:
-                self.knobs[name].value = self.knobs[name].validate(value)
+        """Restore values (from a checkpoint) without recording them as live changes; all are validated
+        first, so a bad value changes nothing."""
+        checked = self.check_values(values)
+        with self._lock:
+            for name, value in checked.items():
+                self.knobs[name].value = value
