@@ -17,7 +17,7 @@ LAB_STAMP   := $(VENV)/.lab-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e
 BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
 
-.PHONY: venv lab test test-package test-notebooks test-browser browser-deps book benchmarks clean
+.PHONY: venv lab test test-package test-notebooks test-browser browser-deps book benchmarks clean hub-test
 
 venv: $(STAMP)
 
@@ -58,6 +58,7 @@ test: $(TOOLS_STAMP) browser-deps
 	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider --ignore=tests/browser
 	$(BROWSER_TEST)
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory hub-test
 
 test-package: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
@@ -73,6 +74,21 @@ book: $(TOOLS_STAMP) $(KERNELSPEC)
 	RAGTEACH_QUICK=1 PLOTLY_RENDERER=plotly_mimetype+notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
 	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
+
+# A class on a real JupyterHub (classroom/): JupyterHub (the [hub] extra) and configurable-http-proxy (npm,
+# pinned by classroom/chp/package-lock.json, installed into .venv/chp); 3 learners log in and run notebook 01 in
+# quick mode at once, then the capacity line is printed. `classroom/hub_test.py --learners 10` for a class.
+HUB_STAMP := $(VENV)/.hub-stamp
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
+
+$(HUB_STAMP): $(STAMP) classroom/chp/package.json classroom/chp/package-lock.json
+	$(PIP_INSTALL) ".[notebook,test,hub]"
+	mkdir -p $(VENV)/chp && cp classroom/chp/package.json classroom/chp/package-lock.json $(VENV)/chp/
+	npm ci --prefix $(VENV)/chp --no-audit --no-fund --loglevel=error
+	touch $(HUB_STAMP)
+
+hub-test: $(HUB_STAMP)
+	$(PY) classroom/hub_test.py --learners 3 --chp $(CHP)
 
 test-notebooks: $(STAMP)
 	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q notebooks --nbval-lax -p no:cacheprovider
