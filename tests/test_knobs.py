@@ -68,3 +68,45 @@ def test_unknown_knob_names_the_existing_ones():
 def test_duplicate_names_refused():
     with pytest.raises(ValueError, match="unique"):
         Knobs.of(Knob("a", 1.0), Knob("a", 2.0))
+
+
+@pytest.mark.parametrize("bad", [True, False, "0.01", None, [0.1]])
+def test_numeric_knobs_refuse_bools_and_strings(bad):
+    knob = Knob("lr", 1e-3, low=0.0, high=1.0, low_open=True)
+    with pytest.raises(ValueError, match="lr must be a number"):
+        knob.validate(bad)
+
+
+def test_numeric_knobs_accept_numpy_numbers():
+    import numpy as np
+
+    assert Knob("p", 0.5, low=0.0, high=1.0).validate(np.float32(0.25)) == 0.25
+    assert Knob("n", 2, low=1, high=10, kind="int").validate(np.int64(3)) == 3
+
+
+def test_change_records_stay_bounded():
+    from ragteach.knobs import MAX_CHANGES
+
+    knobs = Knobs.of(Knob("p", 0.5, low=0.0, high=1.0))
+    for step in range(MAX_CHANGES + 500):
+        knobs.snapshot(next_step=step)  # one change per step: nothing coalesces
+        knobs["p"] = 0.25 if step % 2 else 0.75
+    assert len(knobs.changes) == MAX_CHANGES
+    assert knobs.changes[-1].step == MAX_CHANGES + 500
+
+
+def test_visible_if_names_another_knob():
+    knobs = Knobs.of(Knob("source", "fixed", kind="choice", choices=("fixed", "beta")),
+                     Knob("alpha", 2.0, low=0.0, high=20.0, visible_if=("source", ("beta",))))
+    assert not knobs.visible("alpha")
+    knobs["source"] = "beta"
+    assert knobs.visible("alpha")
+    with pytest.raises(ValueError, match="not a knob"):
+        Knobs.of(Knob("alpha", 2.0, low=0.0, high=20.0, visible_if=("source", ("beta",))))
+
+
+def test_load_values_is_all_or_nothing():
+    knobs = Knobs.of(Knob("p", 0.5, low=0.0, high=1.0), Knob("lam", 1.0, low=0.0, high=10.0))
+    with pytest.raises(ValueError, match="lam must be in"):
+        knobs.load_values({"p": 0.1, "lam": 99.0})
+    assert knobs.snapshot() == {"p": 0.5, "lam": 1.0}

@@ -232,3 +232,58 @@ def test_wait_for_step_reraises_a_training_error():
     s.start(50)
     with pytest.raises(TrainingError, match="shape mismatch"):
         s.wait_for_step(40)
+
+
+# ---------------------------------------------------------------------------- Ctrl-C, status, knob records
+def test_ctrl_c_in_run_stops_cleanly_and_the_next_run_takes_exactly_its_steps():
+    """KeyboardInterrupt raised in the waiting (main) thread, as Ctrl-C or Jupyter's stop button does."""
+    import _thread
+
+    s, rec = make(delay=0.002)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    s.run(100_000, progress=False)
+    timer.join()
+    stopped_at = s.step
+    assert 0 < stopped_at < 100_000 and not s.running and s.status == "stopped"
+    time.sleep(0.05)
+    assert s.step == stopped_at == len(rec.seen)  # no step after run() returned
+    s.run(50, progress=False)
+    assert s.step == stopped_at + 50 == len(rec.seen) and s.status == "finished"
+    assert [r["step"] for r in s.history] == list(range(s.step))
+
+
+def test_status_tells_not_started_from_finished_and_stopped():
+    s, _ = make(delay=0.002)
+    assert s.status == "not started"
+    s.run(3, progress=False)
+    assert s.status == "finished"
+    s.start(None)
+    s.stop()
+    assert s.status == "stopped"
+    with pytest.raises(ValueError):
+        s.start(True)
+
+
+def test_second_start_while_running_is_refused_with_a_message_about_stop():
+    s, _ = make(delay=0.01)
+    s.start(None)
+    try:
+        with pytest.raises(RuntimeError, match="already running: stop it"):
+            s.start(5)
+    finally:
+        s.stop()
+
+
+def test_knob_changes_within_one_step_coalesce_and_a_round_trip_leaves_no_record():
+    s, rec = make()
+    s.run(2, progress=False)
+    for v in (0.1, 0.2, 0.3, 0.9):
+        s.set_knob("p", v)
+    assert [(c.step, c.old, c.new) for c in s.knobs.changes] == [(2, 0.5, 0.9)]
+    s.set_knob("p", 0.5)  # back to what step 2 would have used anyway
+    assert list(s.knobs.changes) == []
+    s.set_knob("p", 0.7)
+    s.run(1, progress=False)
+    s.set_knob("p", 0.6)
+    assert [(c.step, c.new) for c in s.knobs.changes] == [(2, 0.7), (3, 0.6)]

@@ -97,11 +97,12 @@ class TrainingSession:
     def set_knob(self, name: str, value: Any) -> None:
         """Set a knob (validated); the next step uses it. Safe while training runs.
 
-        Changes before one step coalesce into one record. While training runs, each call yields the
-        interpreter lock briefly, so a loop that sets knobs as fast as it can cannot starve training."""
+        Changes before one step coalesce into one record. While training runs, each call then waits
+        1 ms (a slider sends a few values a second), so a loop that sets knobs as fast as it can cannot
+        starve the training thread of the interpreter lock (``benchmarks/live_overhead.py`` measures it)."""
         self.knobs.set(name, value)
         if self.running:
-            time.sleep(0)
+            time.sleep(0.001)
 
     # ------------------------------------------------------------------ stepping
     def _one_step(self) -> None:

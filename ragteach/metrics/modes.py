@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ragteach.data.toy2d import GaussianMixture2D
@@ -25,10 +26,17 @@ class ModeStats:
         return f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high quality"
 
 
-def mode_stats(samples: torch.Tensor, mixture: GaussianMixture2D, n_std: float = 3.0) -> ModeStats:
-    """Modes captured and high-quality share of ``samples`` (N, 2) against ``mixture``."""
+def mode_stats(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D, n_std: float = 3.0) -> ModeStats:
+    """Modes captured and high-quality share of ``samples`` (N, 2) (a tensor or numpy array) against ``mixture``."""
+    if isinstance(n_std, bool) or not isinstance(n_std, (int, float)) or not 0 < n_std < float("inf"):
+        raise ValueError(f"n_std must be a finite number > 0 (the paper uses 3), got {n_std!r}")
+    samples = torch.as_tensor(samples)
     if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:
         raise ValueError(f"samples must be a non-empty (N, 2) tensor, got shape {tuple(samples.shape)}")
+    bad = int((~torch.isfinite(samples).all(dim=1)).sum())
+    if bad:
+        raise ValueError(f"{bad} of {len(samples)} samples are NaN or infinite: the generator diverged. Lower the "
+                         f"learning rates and retrain (or load a checkpoint) before scoring")
     dist = torch.cdist(samples.float(), mixture.centers)  # (N, K)
     nearest_dist, nearest = dist.min(dim=1)
     hq = nearest_dist <= n_std * mixture.std

@@ -2,7 +2,9 @@
 
 Bad input fails early with a message that says what to change:
 
-- ``index([])`` → ``ValueError`` (an empty knowledge base cannot answer anything);
+- ``index([])`` → ``ValueError`` (an empty knowledge base cannot answer anything); a document with no
+  words → ``ValueError`` naming it; a single string → ``TypeError`` (it would be indexed letter by letter);
+- ``index`` is a transaction: if it fails, the previous index is kept whole;
 - ``k`` must be a whole number in ``[1, n_docs]``;
 - an empty or whitespace-only query → ``ValueError``;
 - a query made only of words that no document contains is *allowed*: every sparse score is 0,
@@ -12,9 +14,11 @@ Bad input fails early with a message that says what to change:
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+
+from ragteach.retrieval.text import tokenize
 
 
 class UnknownQueryWarning(UserWarning):
@@ -34,15 +38,33 @@ class Retriever:
         return len(self.docs)
 
     def index(self, docs: Sequence[str]) -> "Retriever":
-        """Build the index over ``docs`` (replacing any previous one); returns ``self``."""
+        """Build the index over ``docs`` (replacing any previous one); returns ``self``.
+        Everything is checked first, and if building fails the previous index stays as it was."""
+        if isinstance(docs, str):
+            raise TypeError(f"{self.name}: index() takes a list of documents, got one string; "
+                            f"write index([text]) to index it as a single document")
         docs = list(docs)
         if not docs:
             raise ValueError(f"{self.name}: index() needs at least one document; got an empty knowledge base")
         bad = [i for i, d in enumerate(docs) if not isinstance(d, str)]
         if bad:
             raise TypeError(f"{self.name}: documents must be strings; document {bad[0]} is {type(docs[bad[0]]).__name__}")
-        self.docs = docs
-        self._index(docs)
+        empty = [i for i, d in enumerate(docs) if not tokenize(d)]
+        if empty:
+            raise ValueError(f"{self.name}: document {empty[0]} ({docs[empty[0]]!r}) has no words, so no query can "
+                             f"find it; remove it or give it text ({len(empty)} such document(s))")
+        return self.rebuild(docs, lambda: self._index(docs))
+
+    def rebuild(self, docs: list[str], build: Callable[[], None]) -> "Retriever":
+        """Run ``build()`` with ``self.docs = docs``; if it raises, put every attribute back as it was."""
+        saved = dict(self.__dict__)
+        try:
+            self.docs = docs
+            build()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
         return self
 
     def check_k(self, k: int) -> int:
@@ -72,7 +94,13 @@ class Retriever:
         return ids.astype(np.int64), scores[ids].astype(np.float64)
 
     def search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``search`` for each query: ids and scores of shape (n_queries, k)."""
+        """``search`` for each query: ids and scores of shape (n_queries, k); no queries give (0, k)."""
+        if isinstance(queries, str):
+            raise TypeError(f"{self.name}: search_batch() takes a list of queries, got one string; use search()")
+        queries = list(queries)
+        k = self.check_k(k)
+        if not queries:
+            return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float64)
         out = [self.search(q, k) for q in queries]
         return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
 

@@ -46,9 +46,8 @@ class BM25Retriever(Retriever):
         """Index documents that are already tokenised (how the reference libraries are fed)."""
         if not corpus:
             raise ValueError("bm25: index_tokens() needs at least one document; got an empty corpus")
-        self.docs = [" ".join(toks) for toks in corpus]
-        self._build([list(toks) for toks in corpus])
-        return self
+        corpus = [list(toks) for toks in corpus]
+        return self.rebuild([" ".join(toks) for toks in corpus], lambda: self._build(corpus))
 
     def _build(self, corpus: list[list[str]]) -> None:
         """The (n_terms, n_docs) weight matrix W[t, d] = IDF(t) · (tf part) from tokenised docs."""

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ragteach.retrieval.base import Retriever
 from ragteach.retrieval.text import Vocab, tokenize
+from ragteach.training import seeded
 
 
 def pad(seqs: Sequence[Sequence[int]], length: int | None = None) -> torch.Tensor:
@@ -41,12 +42,13 @@ class BagEncoder(nn.Module):
     def __init__(self, capacity: int, dim: int = 64, out: int = 64, seed: int = 0) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.emb = nn.Embedding(capacity, dim, padding_idx=0)
+        with seeded(seed):  # the initial weights, without reseeding torch's global generator
+            self.emb = nn.Embedding(capacity, dim, padding_idx=0)
+            self.attn = nn.Linear(dim, 1)
+            self.proj = nn.Linear(dim, out)
         with torch.no_grad():
             self.emb.weight.copy_(torch.randn(capacity, dim, generator=g))
             self.emb.weight[0].zero_()
-        self.attn = nn.Linear(dim, 1)
-        self.proj = nn.Linear(dim, out)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         e = self.emb(ids)                                            # (N, L, dim)
@@ -120,7 +122,12 @@ class _DenseBase(Retriever):
         return ids[0], scores[0]
 
     def search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(queries, str):
+            raise TypeError(f"{self.name}: search_batch() takes a list of queries, got one string; use search()")
+        queries = list(queries)
         k = self.check_k(k)
+        if not queries:
+            return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
         for q in queries:
             self.check_query(q)
         return self.faiss.search(self._encode(list(queries), False), k)
