@@ -1,0 +1,102 @@
+"""K GAN runs in one vectorised step equal the same runs trained one by one."""
+import contextlib
+
+import pytest
+import torch
+
+from ragteach.data.toy2d import grid, ring
+from ragteach.gan.batched import BatchedGANTrainer
+from ragteach.gan.models import toy_config
+from ragteach.gan.train import GANTrainer, gan_knobs
+from ragteach.knobs import Knobs
+from ragteach.live.session import TrainingSession
+from ragteach.training import NonFiniteLossError
+
+KNOBS = dict(lr_g=1e-3, lr_d=1e-3, d_steps=1, instance_noise=0.0, noise_anneal_steps=0, label_smoothing=0.0,
+             label_flip=0.0)
+
+
+@contextlib.contextmanager
+def float64():
+    """Double precision, so that summation-order differences stay far below the tolerance even after a
+    chaotic GAN has amplified them for some steps."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def double(mix):
+    return lambda n, g: mix.sample(n, g).double()
+
+
+@pytest.mark.parametrize("pack, knobs", [(1, {}), (2, dict(instance_noise=0.3, noise_anneal_steps=20,
+                                                              label_smoothing=0.1, label_flip=0.1, d_steps=2))])
+def test_each_batched_run_equals_the_same_run_trained_alone(pack, knobs):
+    k = {**KNOBS, **knobs}
+    seeds, mixes = [3, 0, 7], [ring(), grid(), ring()]
+    with float64():
+        batched = BatchedGANTrainer(toy_config(pack), [double(m) for m in mixes], seeds, batch_size=32)
+        alone = [GANTrainer(toy_config(pack), double(m), batch_size=32, seed=s) for m, s in zip(mixes, seeds)]
+        # identical initial weights, drawn exactly as GANTrainer draws them
+        for i, t in enumerate(alone):
+            assert torch.equal(batched.generator(i).net[0].weight, t.G.net[0].weight)
+        for _ in range(25):
+            m = batched(k)
+            singles = [t(k) for t in alone]
+        for i, t in enumerate(alone):
+            assert torch.allclose(batched.sample(200)[i], t.sample(200), atol=1e-9), i
+            assert batched.run_metrics["loss_d"][i].item() == pytest.approx(singles[i]["loss_d"], abs=1e-9)
+            assert batched.run_metrics["loss_g"][i].item() == pytest.approx(singles[i]["loss_g"], abs=1e-9)
+            d = batched.discriminator(i)
+            assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(d.parameters(), t.D.parameters()))
+        assert m["loss_d"] == pytest.approx(sum(s["loss_d"] for s in singles) / 3, abs=1e-9)
+
+
+def test_a_run_does_not_depend_on_its_neighbours():
+    """Run 'seed 5' is the same whether it trains alone (K = 1) or beside others (K = 3)."""
+    with float64():
+        one = BatchedGANTrainer(toy_config(), double(ring()), [5], batch_size=32)
+        three = BatchedGANTrainer(toy_config(), double(ring()), [1, 5, 9], batch_size=32)
+        for _ in range(20):
+            one(KNOBS)
+            three(KNOBS)
+        assert torch.allclose(one.sample(100)[0], three.sample(100)[1], atol=1e-9)
+        assert not torch.allclose(three.sample(100)[0], three.sample(100)[1], atol=1e-3)  # other seeds differ
+
+
+def test_session_checkpoint_round_trip_and_transactional_step(tmp_path):
+    mix = ring()
+    t = BatchedGANTrainer(toy_config(), mix.sample, [0, 1], batch_size=32)
+    session = TrainingSession(t, gan_knobs(), state={"gan": t})
+    session.run(5, progress=False)
+    path = session.save(tmp_path / "b.pt")
+    session.run(3, progress=False)
+    after = t.sample(50)
+    session.load(path)
+    session.run(3, progress=False)
+    assert torch.equal(t.sample(50), after)  # every run's generator was restored, not only the first
+    before = t.state_dict()
+    with pytest.raises(NonFiniteLossError):
+        t({**KNOBS, "lr_d": float("nan"), "lr_g": float("nan"), "d_steps": 2})
+    assert t.steps == before["steps"]
+    assert all(torch.equal(a, b) for a, b in zip(t.G.state_dict().values(), before["modules"]["G"].values()))
+    other = BatchedGANTrainer(toy_config(), mix.sample, [0, 2], batch_size=32)
+    with pytest.raises(ValueError, match="seeds"):
+        other.load_state_dict(t.state_dict())
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="seeds"):
+        BatchedGANTrainer(toy_config(), ring().sample, [], batch_size=32)
+    with pytest.raises(ValueError, match="multiple of pack"):
+        BatchedGANTrainer(toy_config(4), ring().sample, [0], batch_size=30)
+    with pytest.raises(ValueError, match="one per run"):
+        BatchedGANTrainer(toy_config(), [ring().sample] * 2, [0, 1, 2], batch_size=32)
+    with pytest.raises(IndexError):
+        BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32).generator(1)
+    with pytest.raises(ValueError, match="distance term"):
+        BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32)({**KNOBS, "lam": 0.1})
+    assert isinstance(gan_knobs(), Knobs)
