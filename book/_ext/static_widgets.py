@@ -94,8 +94,15 @@ def _render_widget_view(self, data) -> list[nodes.Element]:
     return [nodes.raw(text=snapshot_html(dict(state), model_id), format="html")]
 
 
+def _hide_stale_hints(app, pagename, templatename, context, doctree) -> None:
+    """The live view's "re-run this cell" hint (``ragteach.live.widgets.STALE_HINT``) is for a notebook
+    reopened from disk; a page shows the snapshot instead, so the hint is hidden there."""
+    context["metatags"] = context.get("metatags", "") + "<style>.ragteach-stale-hint{display:none}</style>"
+
+
 def setup(app):
     from myst_nb.core.render import NbElementRenderer
 
     NbElementRenderer.render_widget_view = _render_widget_view
+    app.connect("html-page-context", _hide_stale_hints)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

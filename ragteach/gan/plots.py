@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.train import GANTrainer
 from ragteach.images import plot_digits
-from ragteach.live.preview import Preview, new_figure
+from ragteach.live.preview import Preview, new_figure, trained_with
 from ragteach.metrics.modes import mode_stats
 
 
@@ -59,7 +59,7 @@ def toy_preview(trainer: GANTrainer, mixture: GaussianMixture2D, n: int = 500) -
         plot_toy(ax, real, d["fake"], d["surface"], lim, f"step {d['step']}: {d['stats']}")
         return fig
 
-    return Preview("samples", collect, draw)
+    return Preview("samples and D(x)", collect, draw)
 
 
 def digits_preview(trainer: GANTrainer, n: int = 64) -> Preview:
@@ -73,7 +73,7 @@ def digits_preview(trainer: GANTrainer, n: int = 64) -> Preview:
         plot_digits(ax, d["images"], title=f"generated digits, step {d['step']}")
         return fig
 
-    return Preview("samples", collect, draw)
+    return Preview("generated digits", collect, draw)
 
 
 def nearest_pairs_preview(trainer: GANTrainer, x_train: torch.Tensor, n: int = 16) -> Preview:
@@ -83,13 +83,15 @@ def nearest_pairs_preview(trainer: GANTrainer, x_train: torch.Tensor, n: int = 1
     def collect(session: Any) -> dict[str, Any]:
         fake = trainer.sample(n)
         nearest = x_train[torch.cdist(fake, x_train).argmin(dim=1)]
-        lam = session.knobs["lam"] if "lam" in session.knobs else 0.0
+        lam = trained_with(session, "lam") if "lam" in session.knobs else 0.0
         return {"images": torch.cat([fake, nearest]).numpy(), "step": session.step, "lam": lam}
 
     def draw(d: dict[str, Any]) -> Figure:
-        fig, (ax,) = new_figure(4.0, 4.2)
+        fig, (ax,) = new_figure(4.4, 4.6)
+        fig.subplots_adjust(left=0.04, right=0.96, bottom=0.03, top=0.85)
         plot_digits(ax, d["images"], nrow=8,
-                    title=f"step {d['step']}, λ={d['lam']:g}\ntop: generated · bottom: nearest training digit")
+                    title=f"step {d['step']}, trained with λ={d['lam']:g}\ntop: generated\n"
+                          f"bottom: nearest training digit")
         return fig
 
-    return Preview("samples", collect, draw)
+    return Preview("generated vs nearest", collect, draw)

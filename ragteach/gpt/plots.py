@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ragteach.gpt.train import GPTTrainer
-from ragteach.live.preview import Preview, new_figure, plot_history
+from ragteach.live.preview import Preview, new_figure, plot_history, trained_with
 
 
 def loss_preview(window: int = 20) -> Preview:
@@ -27,28 +27,32 @@ def loss_preview(window: int = 20) -> Preview:
             ax.legend(loc="best", fontsize=8)
         return fig
 
-    return Preview("loss", collect, draw)
+    return Preview("loss curves", collect, draw)
 
 
 def text_preview(trainer: GPTTrainer, prompt: str = "def ", n_chars: int = 100) -> Preview:
     """A sample from the current model (fixed seed, so changes come from the weights and p)."""
 
     def collect(session: Any) -> tuple[int, str, dict]:
-        return session.step, trainer.sample(prompt, n_chars, seed=0), dict(vars(trainer.settings))
+        used = {name: trained_with(session, name) for name in ("active_in", "source", "p") if name in session.knobs}
+        return session.step, trainer.sample(prompt, n_chars, seed=0), used
 
     def draw(data: tuple[int, str, dict]) -> Figure:
         step, text, s = data
-        fig, (ax,) = new_figure()
+        fig, (ax,) = new_figure(5.6, 3.8)
+        fig.subplots_adjust(left=0.03, right=0.98, bottom=0.02, top=0.86)
         ax.axis("off")
-        on = s["active_in"] in ("generate", "both")
-        ax.set_title(f"sample at step {step} (random units at generation: {'on' if on else 'off'})", fontsize=9)
+        on = s.get("active_in", "both") in ("generate", "both")
+        p = f"p={s['p']:g}" if s.get("source", "fixed") == "fixed" and "p" in s else "p ~ λ·Beta(α, β)"
+        ax.set_title(f"sample at step {step}, trained with {p}\nrandom units while generating: "
+                     f"{'on' if on else 'off'}", fontsize=11)
         lines = []
         for line in text.splitlines() or [""]:
-            lines.extend(textwrap.wrap(line, 48) or [""])
-        ax.text(0.0, 1.0, "\n".join(lines[:14]), family="monospace", fontsize=8, va="top", transform=ax.transAxes)
+            lines.extend(textwrap.wrap(line, 44) or [""])
+        ax.text(0.0, 1.0, "\n".join(lines[:10]), family="monospace", fontsize=11, va="top", transform=ax.transAxes)
         return fig
 
-    return Preview("sample", collect, draw)
+    return Preview("generated text", collect, draw)
 
 
 def p_histogram_preview(last: int = 500) -> Preview:
@@ -69,4 +73,4 @@ def p_histogram_preview(last: int = 500) -> Preview:
         ax.set_title(f"p of the last {len(ps)} steps")
         return fig
 
-    return Preview("p", collect, draw)
+    return Preview("drawn p", collect, draw)

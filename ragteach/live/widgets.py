@@ -9,12 +9,14 @@ This is the only module of ``ragteach`` that imports ipywidgets. It draws a
 """
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
 from typing import Any, Sequence
 
 import ipywidgets as W
+from IPython.display import HTML, display
 
 from ragteach.knobs import Knob
 from ragteach.live.preview import Preview
@@ -49,13 +51,24 @@ def knob_widget(knob: Knob) -> W.ValueWidget:
     return W.FloatSlider(value=knob.value, min=low, max=high, step=step, readout_format=".3g", **common)
 
 
+#: Shown beside a live view. While the view is live, CSS hides it; in a notebook reopened from disk the
+#: widget cannot come back (its state lived in the kernel), and JupyterLab shows "model not found" there.
+STALE_HINT = (
+    "<style>.jp-OutputArea:has(.widget-vbox) .ragteach-stale-hint,"
+    ".jp-OutputArea:has(.jupyter-widgets.widget-container) .ragteach-stale-hint{display:none}</style>"
+    "<div class='ragteach-stale-hint' style='color:#555;font-size:90%'>▶ Live view: run this cell (or "
+    "<i>Run ▸ Run All Cells</i>) to bring back its sliders, buttons and previews. A notebook reopened "
+    "from disk cannot show them (\"model not found\"): they live in the running kernel.</div>")
+
+
 class LiveView(W.VBox):
     """Controls, status and previews of a session, refreshed at most ``1 / interval`` times a second.
 
-    knobs: names of the knobs to show (default: all). n_steps: how many steps the Start button runs
-    (``None``: until Stop). The status line refreshes every ``interval`` seconds; a preview is redrawn
-    only after at least ``slowdown`` times as long as its last drawing took, so drawing takes at most
-    about 1/(1 + slowdown) of the time (10 % with the default 9).
+    knobs: names of the knobs to show (default: all); a knob with ``visible_if`` is hidden while it does
+    nothing. n_steps: how many steps the Start button runs (``None``: until Stop). The status line
+    refreshes every ``interval`` seconds; a preview is redrawn only after at least ``slowdown`` times as
+    long as its last drawing took, so drawing takes at most about 1/(1 + slowdown) of the time (10 % with
+    the default 9). Previews are kept in the order given (two may share a name).
     """
 
     def __init__(self, session: TrainingSession, previews: Sequence[Preview] = (),
@@ -72,12 +85,14 @@ class LiveView(W.VBox):
         self.buttons = {label: W.Button(description=label, layout=W.Layout(width="90px"))
                         for label in ("Start", "Pause", "Resume", "Stop")}
         self.buttons["Start"].on_click(lambda _: self._start())
-        self.buttons["Pause"].on_click(lambda _: session.pause())
-        self.buttons["Resume"].on_click(lambda _: session.resume())
-        self.buttons["Stop"].on_click(lambda _: session.stop())
+        self.buttons["Pause"].on_click(lambda _: self._act(session.pause))
+        self.buttons["Resume"].on_click(lambda _: self._act(session.resume))
+        self.buttons["Stop"].on_click(lambda _: self._act(session.stop))
         self.status = W.HTML()
         self.message = W.HTML()  # errors: refused knob values, a failed step
-        self.images = {p.name: W.Image(format="png", layout=W.Layout(max_width="520px")) for p in self.previews}
+        self.images = [W.Image(format="png", layout=W.Layout(max_width="560px")) for _ in self.previews]
+        self.drawn: list[int | None] = [None] * len(self.previews)  # the step each image shows
+        self.failed: dict[int, str] = {}                              # preview index → its last error
         self.redraws = 0
         self._drawn_step = -1
         self._next_draw = 0.0  # perf_counter time before which previews are not redrawn
@@ -86,11 +101,15 @@ class LiveView(W.VBox):
             W.HBox(list(self.buttons.values()) + [self.status]),
             W.VBox(list(self.controls.values())),
             self.message,
-            W.HBox(list(self.images.values()), layout=W.Layout(flex_flow="row wrap")),
+            W.HBox(self.images, layout=W.Layout(flex_flow="row wrap")),
         ])
         self.refresh()
         self._thread = threading.Thread(target=self._refresh_loop, name="ragteach-preview", daemon=True)
         self._thread.start()
+
+    def _ipython_display_(self) -> None:
+        display(HTML(STALE_HINT))
+        display(self._repr_mimebundle_(), raw=True)
 
     # ------------------------------------------------------------------ controls -> knobs
     def _on_control(self, name: str):
@@ -99,50 +118,98 @@ class LiveView(W.VBox):
                 self.session.set_knob(name, change["new"])
                 self.message.value = ""
             except ValueError as exc:  # keep the old value, say why
-                self.message.value = f"<span style='color:#b00'>{exc}</span>"
+                self.message.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
                 self.controls[name].value = change["old"]  # re-sets the knob to its own value: no-op
+            self._sync_controls()
         return handler
 
     def _start(self) -> None:
-        try:
-            self.session.start(self.n_steps)
-            self.message.value = ""
-        except RuntimeError as exc:
-            self.message.value = f"<span style='color:#b00'>{exc}</span>"
+        if self.session.running:
+            self.message.value = "<span style='color:#b00'>Already training: press Stop first, then Start.</span>"
+            return
+        self.session.start(self.n_steps)
+        self.message.value = ""
+        self._sync_buttons()
+
+    def _act(self, action) -> None:
+        action()
+        self._sync_buttons()
 
     # ------------------------------------------------------------------ session -> view
     def _sync_controls(self) -> None:
-        """Knobs set from code show up on their controls. Setting a control to the knob's own value
-        calls the handler with an unchanged value, which records nothing, so no guard flag is needed."""
+        """Knobs set from code show up on their controls; knobs that do nothing now are hidden. Setting a
+        control to the knob's own value calls the handler with an unchanged value, which records nothing."""
+        knobs = self.session.knobs
         for name, widget in self.controls.items():
-            value = self.session.knobs[name]
+            value = knobs[name]
             if widget.value != value:
                 widget.value = value
+            shown = "" if knobs.visible(name) else "none"
+            if widget.layout.display != shown:
+                widget.layout.display = shown
+
+    def _sync_buttons(self) -> None:
+        """Only the buttons that would do something are enabled."""
+        s = self.session
+        enabled = {"Start": not s.running, "Pause": s.running and not s.paused, "Resume": s.paused,
+                   "Stop": s.running}
+        for label, on in enabled.items():
+            if self.buttons[label].disabled == on:
+                self.buttons[label].disabled = not on
+
+    def status_text(self) -> str:
+        """``step N — running, 150 steps/s · previews: step M`` (says when the previews lag behind)."""
+        s = self.session
+        text = f"<b>step {s.step}</b> — {s.status}"
+        if s.status == "running" and s.steps_per_second:
+            text += f", {s.steps_per_second:.0f} steps/s"
+        shown = [d for d in self.drawn if d is not None]
+        if shown and min(shown) < s.step:
+            text += f" · previews show step {min(shown)}"
+            text += " (drawing lags behind training)" if s.running else " (redrawing…)"
+        return text
+
+    def missing_previews(self) -> list[str]:
+        """Names of the previews that have no picture yet (or whose drawing failed): empty means all appear."""
+        return [p.name for i, p in enumerate(self.previews)
+                if i in self.failed or not bytes(self.images[i].value).startswith(b"\x89PNG")]
 
     def refresh(self, force: bool = True) -> None:
-        """Update status and controls; redraw the previews if the step moved (and, unless ``force``,
-        if the throttle allows it)."""
+        """Update status, controls and buttons; redraw the previews if the step moved (and, unless
+        ``force``, if the throttle allows it)."""
         s = self.session
-        rate = f", {s.steps_per_second:.0f} steps/s" if s.status == "running" and s.steps_per_second else ""
-        self.status.value = f"<b>step {s.step}</b> — {s.status}{rate}"
         if s.error is not None:
-            self.message.value = (f"<span style='color:#b00'><b>Training stopped:</b> {s.error}</span>")
+            self.message.value = (f"<span style='color:#b00'><b>Training stopped:</b> {html.escape(str(s.error))} "
+                                  f"Then press Start to continue from step {s.step}.</span>")
         self._sync_controls()
+        self._sync_buttons()
         if s.step != self._drawn_step and (force or time.perf_counter() >= self._next_draw):
             started = time.perf_counter()
             self._drawn_step = s.step
-            for p in self.previews:
-                self.images[p.name].value = p.render(s)
+            for i, p in enumerate(self.previews):
+                try:
+                    png, step = p.render_at(s)
+                except Exception as exc:  # a broken preview must not kill the view or the other previews
+                    self.failed[i] = f"{type(exc).__name__}: {exc}"
+                    continue
+                self.failed.pop(i, None)
+                self.images[i].value = png
+                self.drawn[i] = step
+            if self.failed:
+                self.message.value = "<span style='color:#b00'>" + "<br>".join(
+                    f"preview '{html.escape(self.previews[i].name)}' failed: {html.escape(e)}"
+                    for i, e in self.failed.items()) + "</span>"
             self.redraws += 1
             took = time.perf_counter() - started
             self._next_draw = time.perf_counter() + max(self.interval, self.slowdown * took)
+        self.status.value = self.status_text()
 
     def _refresh_loop(self) -> None:
         while not self._closed.wait(self.interval):
             try:
                 self.refresh(force=False)
-            except Exception as exc:  # a broken preview must not kill the view
-                self.message.value = f"<span style='color:#b00'>preview failed: {exc}</span>"
+            except Exception as exc:  # the view must keep refreshing
+                self.message.value = f"<span style='color:#b00'>view refresh failed: {html.escape(str(exc))}</span>"
 
     def close(self) -> None:
         """Stop refreshing (waits for a redraw in progress) and close the widgets."""

@@ -7,7 +7,8 @@ import torch
 from matplotlib.figure import Figure
 
 from ragteach.images import plot_digits
-from ragteach.live.preview import Preview, new_figure
+from ragteach.live.preview import Preview, new_figure, trained_with
+from ragteach.training import eval_mode
 from ragteach.vae.model import VAE
 
 
@@ -25,15 +26,14 @@ def latent_map_preview(vae: VAE, n: int = 10, lim: float = 2.5) -> Preview:
     """Live 2D latent map: how the decoder lays the digits out over the latent plane."""
 
     def collect(session: Any) -> dict[str, Any]:
-        vae.eval()
-        images = latent_grid(vae, n, lim)
-        vae.train()
-        return {"images": images.numpy(), "step": session.step, "beta": session.knobs["beta"]}
+        with eval_mode(vae):
+            images = latent_grid(vae, n, lim)
+        return {"images": images.numpy(), "step": session.step, "beta": trained_with(session, "beta")}
 
     def draw(d: dict[str, Any]) -> Figure:
         fig, (ax,) = new_figure(4.2, 4.4)
         plot_digits(ax, d["images"], nrow=n,
-                    title=f"decoded z ∈ [−{lim}, {lim}]², step {d['step']}, β={d['beta']:g}")
+                    title=f"decoded z ∈ [−{lim}, {lim}]²\nstep {d['step']}, trained with β={d['beta']:g}")
         return fig
 
     return Preview("latent map", collect, draw)
