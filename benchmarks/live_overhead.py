@@ -11,6 +11,10 @@ On the 8-Gaussian ring GAN (``toy_config()``, batch 128, fixed seeds) this measu
    values contain ``v`` (the step function is wrapped to record ``perf_counter()`` when it receives
    its knob values), over ``--changes`` changes at random intervals, with and without a LiveView.
    Goal: at most 0.5 s.
+3. what the trainer contract's all-or-nothing step costs: a plain ``train_step`` against the
+   transactional ``trainer(knobs)`` (which copies weights, Adam moments and the RNG state first), and
+   training throughput while another thread calls ``session.set_knob`` in a tight loop (each call waits
+   1 ms while training runs, so that such a loop cannot starve training of the interpreter lock).
 
 It prints figures and asserts nothing about timings (they depend on the machine and its load).
 Run from the repository root:
@@ -100,6 +104,50 @@ def knob_latency(changes: int, previews: bool) -> list[float]:
     return [next((ts for ts, v in seen if v == value), float("inf")) - t for t, value in sets]
 
 
+def transaction_cost(n: int) -> tuple[float, float]:
+    """(ms per plain train_step, ms per transactional step) on identically seeded trainers."""
+    out = []
+    for transactional in (False, True):
+        _, trainer, _ = make_session()
+        knobs = gan_knobs().snapshot()
+        step = trainer if transactional else trainer.train_step
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step(dict(knobs))
+        out.append(1000 * (time.perf_counter() - t0) / n)
+    return out[0], out[1]
+
+
+def starved_throughput(seconds: float = 2.0) -> tuple[float, float, int]:
+    """(steps/s alone, steps/s while a thread sets a knob as fast as it can, knob sets made)."""
+    import threading
+
+    rates, sets = [], 0
+    for hammer in (False, True):
+        session, _, _ = make_session()
+        stop = threading.Event()
+
+        def loop() -> None:
+            nonlocal sets
+            while not stop.is_set():
+                session.set_knob("lr_d", 1e-3 if sets % 2 else 2e-3)
+                sets += 1
+
+        session.start()
+        time.sleep(0.3)
+        thread = threading.Thread(target=loop) if hammer else None
+        if thread:
+            thread.start()
+        before = session.step
+        time.sleep(seconds)
+        rates.append((session.step - before) / seconds)
+        stop.set()
+        if thread:
+            thread.join()
+        session.stop()
+    return rates[0], rates[1], sets
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=1500, help="steps per throughput run")
@@ -143,6 +191,12 @@ def main() -> None:
         p.render(warm)
         times[p.name] = 1000 * (time.perf_counter() - t0)
     print(f"one render (collect + draw + PNG, {warm.step}-step history): " + ", ".join(f"{k} {v:.0f} ms" for k, v in times.items()))
+    plain, transactional = transaction_cost(n)
+    print(f"all-or-nothing step: plain train_step {plain:.2f} ms, transactional {transactional:.2f} ms "
+          f"(x{transactional / plain:.2f})")
+    alone, hammered, sets = starved_throughput()
+    print(f"while another thread sets a knob in a tight loop ({sets} sets): {hammered:.0f} steps/s vs "
+          f"{alone:.0f} alone (x{hammered / alone:.2f})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A learner's path through notebook 01's live cell, in a real browser.
+"""A learner's path through notebook 01's live cell (and notebook 02's previews), in a real browser.
 
 JupyterLab (from this virtualenv) serves notebook 01 (its cells up to and including the live view, outputs
 cleared, then one cell that starts training until stopped and one that reports the kernel's state);
@@ -11,6 +11,10 @@ trains, and checks that
   (c) no error output, widget error or uncaught page error appeared.
 
 Screenshots and logs go to ``artifacts/browser/``. Run with ``make test-browser`` (``make test`` calls it).
+
+A second test opens notebook 02 the same way and checks that each of its live view's three previews
+(generated vs nearest digits, loss terms, sample metrics) appears and changes while it trains, and that
+the "re-run this cell" hint beside a live view stays hidden while the view is live.
 
 To see the test fail, break the binding inside the notebook's kernel (nothing in the repository changes):
 ``RAGTEACH_BROWSER_SABOTAGE=knob`` turns the slider → knob handler into a no-op, ``=preview`` stops the
@@ -41,6 +45,7 @@ CHROMIUM = os.environ.get("RAGTEACH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTEBOOK_01 = ROOT / "notebooks" / "01_gan_basics.ipynb"
+NOTEBOOK_02 = ROOT / "notebooks" / "02_relative_augmentation.ipynb"
 SLIDER_LABEL = "label flip prob."   # the knob label_flip: the probability p that D's label is flipped
 KNOB = "label_flip"
 TIMEOUT_MS = 120_000  # generous: 2 shared cores, JupyterLab renders widgets ~12 s after load
@@ -90,20 +95,20 @@ print(f"REPORT {reports}: " + json.dumps({
 '''
 
 
-def write_notebook(path: Path) -> None:
-    """Notebook 01 up to its live view (outputs cleared, its own kernelspec), then START and REPORT."""
+def write_notebook(path: Path, source: Path = NOTEBOOK_01, knob: str = KNOB) -> None:
+    """A notebook up to its live view (outputs cleared, its own kernelspec), then START and REPORT."""
     import nbformat
 
-    nb = nbformat.read(str(NOTEBOOK_01), as_version=4)
+    nb = nbformat.read(str(source), as_version=4)
     live = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "LiveView(" in c.source)
-    assert f'"{KNOB}"' in nb.cells[live].source, f"notebook 01's live view has no {KNOB} slider"
+    assert f'"{knob}"' in nb.cells[live].source, f"{source.name}'s live view has no {knob} slider"
     cells = nb.cells[:live + 1]
     for c in cells:
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
     nb.metadata.pop("widgets", None)
     nb.cells = [nbformat.v4.new_code_cell(SETUP), *cells, nbformat.v4.new_code_cell(START),
-                nbformat.v4.new_code_cell(f"import json\nKNOB = {KNOB!r}\n" + REPORT)]
+                nbformat.v4.new_code_cell(f"import json\nKNOB = {knob!r}\n" + REPORT)]
     nbformat.write(nb, str(path))
 
 
@@ -251,7 +256,7 @@ def test_slider_moves_knob_and_preview_in_jupyterlab(tmp_path):
     assert not widget_errors, f"uncaught widget errors in the page: {widget_errors}"
 
 
-def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> None:
+def _open_and_run_all(page, url: str, timings: dict[str, float], t0: float) -> None:
     page.goto(url)
     page.locator(".jp-Notebook .jp-CodeCell").last.wait_for()
     # the kernel named by the notebook's kernelspec starts without a dialog; wait until it is idle
@@ -271,6 +276,9 @@ def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> No
     else:
         raise AssertionError("Run > Run All Cells did not start the notebook")
 
+
+def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> None:
+    _open_and_run_all(page, url, timings, t0)
     slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL))
     slider.locator(".noUi-handle").wait_for()
     timings["slider_rendered_s"] = time.perf_counter() - t0
@@ -325,5 +333,72 @@ def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> No
     assert "running" in status and int(re.search(r"step (\d+)", status)[1]) > 0, f"status line: {status!r}"
     # (c) nothing went wrong on the way
     assert report["error"] is None and report["message"] == "", report
+    errors = error_outputs(page)
+    assert not errors, f"error output on the page: {errors}"
+
+
+
+def _with_lab_and_browser(tmp_path, source: Path, knob: str, session_fn, shots: str) -> None:
+    verdict = _skip_or_fail_reason()
+    if verdict is not None:
+        kind, why = verdict
+        (pytest.skip if kind == "skip" else pytest.fail)(why)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    t0, timings = time.perf_counter(), {}
+    write_notebook(tmp_path / source.name, source, knob)
+    lab = Lab(tmp_path)
+    page_errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda e: page_errors.append(str(e)))
+            try:
+                session_fn(page, lab.url(f"lab/tree/{source.name}"), timings, t0)
+            except BaseException:
+                page.screenshot(path=str(ARTIFACTS / f"{shots}_failure.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+        print(f"{shots} timings:", json.dumps({k: round(v, 1) for k, v in timings.items()}))
+    widget_errors = [e for e in page_errors if "widget" in e.lower()]
+    assert not widget_errors, f"uncaught widget errors in the page: {widget_errors}"
+
+
+def test_every_preview_of_notebook_02_appears_and_changes(tmp_path):
+    """Notebook 02's view has three previews; its third ("sample metrics") once never showed."""
+    _with_lab_and_browser(tmp_path, NOTEBOOK_02, "lam", _notebook_02_session, "nb02")
+
+
+def _notebook_02_session(page, url: str, timings: dict[str, float], t0: float) -> None:
+    _open_and_run_all(page, url, timings, t0)
+    first = wait_for_report(page, 1)
+    assert first["status"] == "running", first
+    view_box = page.locator(".jp-OutputArea-output", has=page.locator("img.widget-image")).first
+    images = view_box.locator("img.widget-image")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and images.count() < 3:
+        page.wait_for_timeout(250)
+    assert images.count() == 3, f"notebook 02's view shows {images.count()} of its 3 previews"
+    for img in images.all():  # each one is a real picture, not an empty image
+        assert img.evaluate("el => el.naturalWidth") > 50
+    view_box.scroll_into_view_if_needed()
+    before = [image_digest(img) for img in images.all()]
+    # the sample metrics arrive every 100 steps and the view redraws at most every ~9x its drawing time
+    deadline, changed = time.monotonic() + 120, [False] * 3
+    while time.monotonic() < deadline and not all(changed):
+        page.wait_for_timeout(500)
+        changed = [c or image_digest(img) != old for c, img, old in zip(changed, images.all(), before)]
+    page.screenshot(path=str(ARTIFACTS / "03_notebook_02_previews.png"))
+    timings["previews_changed_s"] = time.perf_counter() - t0
+    assert all(changed), f"previews that did not change while training ran: {changed}"
+    hints = page.locator(".ragteach-stale-hint")
+    assert hints.count() >= 1 and not any(h.is_visible() for h in hints.all()), \
+        "the re-run hint shows beside a live view"
     errors = error_outputs(page)
     assert not errors, f"error output on the page: {errors}"
