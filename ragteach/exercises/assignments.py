@@ -19,20 +19,17 @@ Command line: ``python -m ragteach.exercises.assignments build COURSE`` /
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
-import inspect
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from ragteach.exercises import MODULES, Exercise, all_exercises
+from ragteach.exercises import MODULES, all_exercises
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 POINTS = 1  # per exercise
@@ -52,20 +49,6 @@ def _nbgrader(course: Path, *args: str) -> None:
     done = subprocess.run(cmd, cwd=course, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[2:4])} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-
-
-def solution_source(exercise: Exercise) -> str:
-    """The reference as a learner would write it: ``def name(params):`` and the body, without annotations or the
-    docstring, the body fenced by nbgrader's solution markers."""
-    ref = exercise.reference
-    tree = ast.parse(textwrap.dedent(inspect.getsource(ref)))
-    fn = tree.body[0]
-    assert isinstance(fn, ast.FunctionDef)
-    body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) else fn.body
-    lines = textwrap.dedent(inspect.getsource(ref)).split("\n")
-    code = "\n".join(lines[body[0].lineno - 1: body[-1].end_lineno])
-    params = ", ".join(inspect.signature(ref).parameters)
-    return f"def {ref.__name__}({params}):\n    ### BEGIN SOLUTION\n{code}\n    ### END SOLUTION"
 
 
 def _statement(markdown: str) -> str:
@@ -115,7 +98,7 @@ def source_notebook(stem: str) -> dict[str, Any]:
         cells += [
             _cell("markdown", _statement(previous_markdown),
                   {"grade": False, "solution": False, "locked": True, "grade_id": f"{name}_statement"}),
-            _cell("code", solution_source(exercise),
+            _cell("code", exercise.solution_code(markers=True),
                   {"grade": False, "solution": True, "locked": False, "grade_id": name}),
             _cell("code", f"# Graded ({POINTS} point): your function on random inputs.\ngrade({name!r}, {fn})",
                   {"grade": True, "solution": False, "locked": True, "grade_id": f"test_{name}", "points": POINTS}),

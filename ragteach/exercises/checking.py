@@ -18,8 +18,11 @@ sign, each typical mistake) must fail, or it raises :class:`CheckerError`.
 """
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
 import os
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -211,6 +214,23 @@ class Exercise:
             if self.grade(wrong):
                 raise CheckerError(f"{self.name}: the checker accepts a known-wrong answer ({label})")
         self._cache["self_tested"] = True
+
+    # ---- the answer key as code ---------------------------------------------------------------------------------
+    def solution_code(self, markers: bool = False) -> str:
+        """The reference as a learner would write it: ``def name(params):`` and the body, without annotations or
+        docstring; with ``markers`` the body is fenced by nbgrader's ``### BEGIN/END SOLUTION`` lines."""
+        source = textwrap.dedent(inspect.getsource(self.reference))
+        fn = ast.parse(source).body[0]
+        if not isinstance(fn, ast.FunctionDef):
+            raise TypeError(f"{self.name}: the reference must be a plain function, got {type(fn).__name__}")
+        body = fn.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and len(body) > 1:
+            body = body[1:]  # drop the docstring
+        code = "\n".join(source.split("\n")[body[0].lineno - 1: body[-1].end_lineno])
+        head = f"def {self.reference.__name__}({', '.join(inspect.signature(self.reference).parameters)}):"
+        if markers:
+            return f"{head}\n    ### BEGIN SOLUTION\n{code}\n    ### END SOLUTION"
+        return f"{head}\n{code}"
 
     # ---- what a notebook cell calls ------------------------------------------------------------------------------
     def check(self, fn: Callable[..., Any]) -> Callable[..., Any]:
