@@ -93,12 +93,15 @@ class Retriever:
         ids = np.argsort(-scores, kind="stable")[:k]
         return ids.astype(np.int64), scores[ids].astype(np.float64)
 
-    def search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``search`` for each query: ids and scores of shape (n_queries, k); no queries give (0, k)."""
+    def check_queries(self, queries: Sequence[str]) -> list[str]:
+        """``queries`` as a list, each checked; one string is refused (it would be searched letter by letter)."""
         if isinstance(queries, str):
             raise TypeError(f"{self.name}: search_batch() takes a list of queries, got one string; use search()")
-        queries = list(queries)
-        k = self.check_k(k)
+        return [self.check_query(q) for q in queries]
+
+    def search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``search`` for each query: ids and scores of shape (n_queries, k); no queries give (0, k)."""
+        queries, k = self.check_queries(queries), self.check_k(k)
         if not queries:
             return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float64)
         out = [self.search(q, k) for q in queries]

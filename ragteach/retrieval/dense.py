@@ -122,14 +122,9 @@ class _DenseBase(Retriever):
         return ids[0], scores[0]
 
     def search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        if isinstance(queries, str):
-            raise TypeError(f"{self.name}: search_batch() takes a list of queries, got one string; use search()")
-        queries = list(queries)
-        k = self.check_k(k)
+        queries, k = self.check_queries(queries), self.check_k(k)
         if not queries:
             return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
-        for q in queries:
-            self.check_query(q)
         return self.faiss.search(self._encode(list(queries), False), k)
 
 
