@@ -70,11 +70,12 @@ test-package: $(STAMP)
 test-browser: $(TOOLS_STAMP) browser-deps
 	$(BROWSER_TEST)
 
-# The Jupyter Book site, offline: every notebook executed in quick mode; any warning (a missing file, a broken
+# The Jupyter Book site, offline: every notebook executed in FULL mode (what a learner reads is a real result;
+# each page's first output says the mode and machine); any warning (a missing file, a broken
 # cross-reference, a failing cell) fails the build; check_site.py then checks every notebook's page has its
 # outputs. Output: book/_build/html/index.html.
 book: $(TOOLS_STAMP) $(KERNELSPEC)
-	RAGTEACH_QUICK=1 PLOTLY_RENDERER=plotly_mimetype+notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
+	env -u RAGTEACH_QUICK PLOTLY_RENDERER=plotly_mimetype+notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
 	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
 

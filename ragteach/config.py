@@ -23,3 +23,20 @@ def quick_mode() -> bool:
 def by_mode(full: T, quick: T) -> T:
     """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``."""
     return quick if quick_mode() else full
+
+
+def run_banner() -> str:
+    """One line saying what produced the numbers that follow: the mode, the machine, the versions, the date.
+    Every notebook prints it first, so a page of the website says how it was made."""
+    import datetime
+    import platform
+
+    import torch
+
+    import ragteach
+
+    mode = ("QUICK MODE — a smoke test for CI with tiny budgets: the numbers below are NOT results"
+            if quick_mode() else "full mode")
+    return (f"{mode} · {os.cpu_count()} CPU cores ({platform.machine()} {platform.system()}) · "
+            f"torch {torch.__version__} on {torch.get_num_threads()} threads · ragteach {ragteach.__version__} · "
+            f"run on {datetime.date.today().isoformat()}")
