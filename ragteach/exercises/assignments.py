@@ -10,7 +10,8 @@ the assignment and its points in ``gradebook.db`` (what the grader needs).
 ``grade(course, submissions)`` copies a folder of submitted notebooks (``<student>/NN_name.ipynb``, or nbgrader's
 own ``<student>/NN_name/NN_name.ipynb``) into ``submitted/``, runs ``nbgrader autograde`` (it re-inserts the
 locked test cells, executes each notebook and scores each test cell), and returns a table: one row per student,
-one column per exercise, and the total; it also writes ``grades.csv``.
+one column per exercise, and the total; it also writes ``grades.csv`` (and, from the command line, each student's
+HTML feedback in ``feedback/``).
 
 Only the exercises are graded, not the notebooks' training runs, so grading a class takes seconds per student.
 Command line: ``python -m ragteach.exercises.assignments build COURSE`` /
@@ -148,8 +149,9 @@ def _collect(course: Path, submissions: Path, stems: list[str]) -> dict[str, lis
     return graded
 
 
-def grade(course: Path, submissions: Path) -> list[dict[str, Any]]:
-    """Autograde every submitted notebook; one row per student: points per exercise, total and maximum."""
+def grade(course: Path, submissions: Path, feedback: bool = False) -> list[dict[str, Any]]:
+    """Autograde every submitted notebook; one row per student: points per exercise, total and maximum.
+    With ``feedback``, nbgrader also writes each student's executed notebook as HTML to ``feedback/``."""
     from nbgrader.api import Gradebook, MissingEntry
 
     course = Path(course).resolve()
@@ -157,6 +159,8 @@ def grade(course: Path, submissions: Path) -> list[dict[str, Any]]:
     graded = _collect(course, Path(submissions), stems)
     for stem in graded:
         _nbgrader(course, "autograde", stem, "--create", "--force")
+        if feedback:
+            _nbgrader(course, "generate_feedback", stem, "--force")
     rows = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in sorted({s for names in graded.values() for s in names}):
@@ -200,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     g = sub.add_parser("grade", help="autograde a folder of submissions: <student>/<NN_name>.ipynb")
     g.add_argument("course", type=Path)
     g.add_argument("submissions", type=Path)
+    g.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback in COURSE/feedback/")
     args = parser.parse_args(argv)
     if args.command == "build":
         for path in build(args.course):
@@ -210,9 +215,10 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"{args.course} has no gradebook.db: run `make assignments` first")
         if not args.submissions.is_dir():
             parser.error(f"{args.submissions} is not a folder: pass SUBMISSIONS=<folder of student folders>")
-        rows = grade(args.course, args.submissions)
+        rows = grade(args.course, args.submissions, feedback=not args.no_feedback)
         print(table(rows))
-        print(f"written: {args.course / 'grades.csv'}")
+        print(f"written: {args.course / 'grades.csv'}"
+              + ("" if args.no_feedback else f"; feedback for each student in {args.course / 'feedback'}/<student>/"))
 
 
 if __name__ == "__main__":
