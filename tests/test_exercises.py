@@ -193,3 +193,36 @@ def test_predictions_are_checked_against_the_run(capsys):
         gx.predict_saturation("maybe")
     grads = gx.saturation_gradients(0.01)
     assert math.isclose(grads["minimax"], 0.01, rel_tol=1e-6) and math.isclose(grads["non-saturating"], 0.99)
+
+
+# ---- the notebooks ship stubs, not solutions ----------------------------------------------------------------------
+def _notebook_cells():
+    import json
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            yield path.name, cell
+
+
+def test_no_exercise_cell_contains_its_solution():
+    seen = []
+    for notebook, cell in _notebook_cells():
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or "ex.check_" not in source:
+            continue
+        name = cell["metadata"].get("ragteach", {}).get("exercise")
+        assert name in EXERCISES, f"{notebook}: an exercise cell without ragteach.exercise metadata"
+        assert "raise NotImplementedError" in source and "YOUR CODE HERE" in source, f"{notebook}: {name}"
+        body = EXERCISES[name].solution_code().split("\n")[1:]
+        leaked = [line.strip() for line in body if len(line.strip()) > 8 and line.strip() in source]
+        assert not leaked, f"{notebook}: the {name} cell contains its solution: {leaked}"
+        seen.append(name)
+    assert sorted(seen) == sorted(set(seen)), "an exercise appears in two cells"
+
+
+def test_each_notebook_has_a_predict_then_run_cell():
+    found = {nb for nb, c in _notebook_cells()
+             if c["cell_type"] == "code" and "my_prediction = ..." in "".join(c["source"])
+             and c["metadata"].get("ragteach", {}).get("predict")}
+    assert found == {nb for nb, _ in _notebook_cells()}
