@@ -67,12 +67,19 @@ def test_grading_round_trip(course, tmp_path):
             cell["source"] = cell["source"].replace("-torch.log(d_fake).mean()", "torch.log(d_fake).mean()")
     (subs / "cy" / STEM).mkdir()  # nbgrader's own layout is accepted too
     (subs / "cy" / STEM / f"{STEM}.ipynb").write_text(json.dumps(one_wrong))
+    # the same wrong answer, with its graded cell emptied: nbgrader restores the locked cell, the point is still lost
+    (subs / "dee").mkdir()
+    for cell in one_wrong["cells"]:
+        if cell["metadata"]["nbgrader"]["grade_id"] == "test_g_loss":
+            cell["source"] = "pass"
+    (subs / "dee" / f"{STEM}.ipynb").write_text(json.dumps(one_wrong))
 
     rows = {r["student"]: r for r in asg.grade(course, subs)}
     assert rows["ada"]["total"] == rows["ada"]["max"] == 3
     assert rows["bob"]["total"] == 0 and rows["bob"]["max"] == 3
     assert rows["cy"]["total"] == 2 and rows["cy"]["g_loss"] == 0
     assert rows["cy"]["d_loss"] == rows["cy"]["count_modes"] == 1
+    assert rows["dee"]["total"] == 2 and rows["dee"]["g_loss"] == 0
     text = asg.table(list(rows.values()))
     assert text.splitlines()[0].split() == ["student", "count_modes", "d_loss", "g_loss", "total", "max"]
     assert (course / "grades.csv").read_text().startswith("student,count_modes,d_loss,g_loss,total,max")
