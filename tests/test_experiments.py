@@ -1,7 +1,13 @@
-import pytest
+import math
 
-from ragteach.data.toy2d import ring
-from ragteach.gan.experiments import ToyRun, stability_verdict, summary_rows, train_toy, wobble
+import pytest
+import torch
+
+from ragteach.data.toy2d import grid, ring
+from ragteach.gan.experiments import (ToyRun, difference, format_interval, interval, little_data_verdict, longer_verdict,
+                                      noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
+                                      stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
+                                      train_toy_runs, wobble)
 from ragteach.report import markdown_table
 
 
@@ -12,17 +18,72 @@ def test_train_toy_scores_every_eval_and_sharpens_the_learning_rate():
     assert lrs[:30] == [1e-3] * 30 and lrs[30:] == [1e-4] * 10
 
 
-def test_summary_and_verdict():
-    a = ToyRun("plain", "ring", 0, modes=[3, 8, 2, 8], high_quality=[0.1] * 4)
-    b = ToyRun("plain", "ring", 1, modes=[4, 6], high_quality=[0.2] * 2)
-    c = ToyRun("rand", "ring", 0, modes=[6, 7, 8], high_quality=[0.3] * 3)
-    assert wobble(a) == pytest.approx(17 / 3)
-    rows = {r["method"]: r for r in summary_rows([a, b, c])}
-    assert rows["plain"]["modes"] == "7.0 ± 1.4" and rows["rand"]["modes"] == "8.0"
-    plain = dict(rows["plain"], wobble=4.0)
-    rand = dict(rows["rand"], wobble=1.0)
-    assert stability_verdict(plain, rand) == "holds"
-    assert stability_verdict(rand, plain) == "does not hold"
+def test_packing_keeps_the_number_of_examples_D_judges():
+    """As in the PacGAN code: D sees batch_size packed examples, so G makes batch_size * pack samples."""
+    run = train_toy(ring(), pack=4, steps=2, eval_every=2, batch_size=16)
+    assert run.session.step_fn.batch_size == 64
+    runs = train_toy_runs(ring(), pack=4, seeds=[0], steps=2, eval_every=2, batch_size=16)
+    assert runs[0].session.step_fn.batch_size == 64
+
+
+def test_runs_trained_together_follow_the_same_recipe_and_score_each_run():
+    runs = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=40, eval_every=10, batch_size=32,
+                          sharpen_lr=1e-4, lr_g=1e-3, lr_d=1e-3)
+    assert [(r.mixture, r.seed) for r in runs] == [("ring", 0), ("ring", 1), ("grid", 0), ("grid", 1)]
+    assert all(r.steps == [10, 20, 30, 40] for r in runs)
+    lrs = runs[0].session.metric("lr_g")
+    assert lrs[:30] == [1e-3] * 30 and lrs[30:] == [1e-4] * 10
+    assert runs[2].sample(100).shape == (100, 2)
+    assert not torch.equal(runs[0].sample(100), runs[1].sample(100))
+    assert max(runs[2].modes) > 1 or max(runs[0].modes) > 1   # scored against its own mixture
+
+
+def test_wobble_counts_lost_coverage_not_learning_progress():
+    assert wobble(ToyRun("a", "ring", 0, modes=[6, 7, 8])) == 0.0
+    assert wobble(ToyRun("a", "ring", 0, modes=[3, 8, 2, 8])) == pytest.approx(2.0)
+    assert wobble(ToyRun("a", "ring", 0, modes=[8, 6, 4])) == pytest.approx(2.0)
+    assert wobble(ToyRun("a", "ring", 0, modes=[5])) == 0.0
+
+
+def test_interval_is_the_t_interval():
+    mean, half = interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-5)
+    assert interval([4.0])[1] == math.inf and format_interval([4.0]) == "4.0 (1 run)"
+    assert format_interval([8, 8, 8]) == "8.0 ± 0.0"
+    assert difference([8, 8, 8], [8, 8, 8]).sign == 0
+    assert difference([7, 7, 7], [8, 8, 8]).sign == 1
+    assert difference([1, 5, 9], [2, 6, 10]).sign == 0          # a shift far inside the noise
+    with pytest.raises(ValueError):
+        interval([])
+
+
+def _runs(method, finals, hq=0.9, curve_drop=0):
+    return [ToyRun(method, "grid", s, steps=[1, 2, 3], modes=[m, m - curve_drop, m], high_quality=[hq] * 3)
+            for s, m in enumerate(finals)]
+
+
+def test_summary_rows_give_mean_and_interval():
+    rows = {r["method"]: r for r in summary_rows(_runs("a", [20, 22, 24]) + _runs("b", [25]))}
+    assert rows["a"]["modes"] == "22.0 ± 5.0" and rows["a"]["runs"] == 3
+    assert rows["b"]["modes"] == "25.0 (1 run)"
+    assert "wobble" in stability_rows(_runs("a", [20, 22]))[0]
+    ceiling = real_ceiling_rows([ring()], seeds=[0, 1])
+    assert ceiling[0]["modes_mean"] == 8 and 95 < ceiling[0]["hq_mean"] < 100
+
+
+def test_verdicts_follow_the_measurements():
+    """Verdict text is computed: opposite measurements give opposite verdicts."""
+    steady, wobbly = _runs("r", [24, 25, 24, 25]), _runs("p", [20, 21, 19, 20], curve_drop=5)
+    good, bad = stability_verdict(wobbly, steady), stability_verdict(steady, wobbly)
+    assert good.word == "holds" and bad.word == "does not hold" and str(good) != str(bad)
+    assert stability_verdict(steady, steady).word == "inconclusive"
+    assert "more modes" in packing_verdict(wobbly, steady) and "fewer modes" in packing_verdict(steady, wobbly)
+    assert "no clearly different" in packing_verdict(steady, steady)
+    assert "does not reach" in target_verdict(wobbly, 24, 90) and " reaches" in target_verdict(steady, 24, 90)
+    g = torch.Generator().manual_seed(0)
+    assert noise_verdict(torch.randn(4000, 2, generator=g)).word != noise_verdict(torch.rand(4000, 2, generator=g)).word
+    assert realtime_verdict(2.0, 30, 100).word != realtime_verdict(200.0, 30, 100).word
+    assert little_data_verdict(100, 0.9, 0.95).word != little_data_verdict(100, 0.3, 0.95).word
 
 
 def test_markdown_table():
@@ -30,3 +91,12 @@ def test_markdown_table():
     assert text.splitlines() == ["| a | b |", "|---|---|", "| 1.23 | x\\|y |"]
     with pytest.raises(ValueError):
         markdown_table([])
+
+
+def test_longer_verdict_says_whether_the_budget_limited_the_table():
+    short = _runs("GAN", [20, 21, 20, 21], hq=0.5)
+    long_ = [ToyRun("GAN, longer", "grid", s, steps=[2, 4, 6], modes=[m] * 3, high_quality=[0.9] * 3)
+             for s, m in enumerate([24, 25, 24, 25])]
+    rose, flat = longer_verdict(short, long_), longer_verdict(short, short)
+    assert rose.startswith("6 instead of 3 steps") and "modes rose" in rose and "share rose" in rose
+    assert "did not change clearly" in flat and rose != flat

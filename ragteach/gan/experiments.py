@@ -1,23 +1,29 @@
 """Fixed-seed GAN experiments on the 2D mixtures, the way the notebooks run and tabulate them."""
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
+from scipy import stats as scipy_stats
 
 from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
+from ragteach.training import check_positive_int
 from ragteach.metrics.modes import ModeStats, mode_stats
 
 
 @dataclass
 class ToyRun:
-    """One training run: the mode score every ``eval_every`` steps and at the end."""
+    """One training run: the mode score every ``eval_every`` steps and at the end.
+
+    ``session`` drives this run's trainer; for runs trained together (:func:`train_toy_runs`) it drives a
+    :class:`~ragteach.gan.batched.BatchedGANTrainer` and ``index`` says which of its runs this is."""
 
     method: str
     mixture: str
@@ -27,51 +33,216 @@ class ToyRun:
     high_quality: list[float] = field(default_factory=list)
     seconds: float = 0.0
     session: TrainingSession | None = None
+    index: int | None = None
+    data: GaussianMixture2D | None = None   # the mixture itself, to score further samples
 
     @property
     def final(self) -> tuple[int, float]:
         return self.modes[-1], self.high_quality[-1]
 
+    def sample(self, n: int = 2500) -> torch.Tensor:
+        """``n`` samples of this run's generator (fixed noise, as ``GANTrainer.sample``)."""
+        if self.session is None:
+            raise ValueError("this run kept no session (it was built from numbers), so it cannot sample")
+        trainer = self.session.step_fn
+        return trainer.sample(n) if self.index is None else trainer.sample(n)[self.index]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The toy runs' learning rate: ``lr`` until the last ``fraction`` of the steps, then ``low``, reached
+    either at once (``decay="step"``) or geometrically (``decay="exp"``: lr_t = lr · (low/lr)^((t − t0)/(T − t0)),
+    updated every ``every`` steps). A large rate finds the modes, a small one puts the samples onto them."""
+
+    lr: float
+    low: float | None = None
+    fraction: float = 0.25
+    decay: str = "step"
+    every: int = 50
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"sharpen_fraction must be in [0, 1], got {self.fraction}")
+        if self.decay not in ("step", "exp"):
+            raise ValueError(f"lr_decay must be 'step' or 'exp', got {self.decay!r}")
+
+    def start(self, steps: int) -> int:
+        """The step at which the rate starts to fall."""
+        return steps - int(self.fraction * steps) if self.low is not None else steps
+
+    def rate(self, step: int, steps: int) -> float:
+        t0 = self.start(steps)
+        if self.low is None or step < t0:
+            return self.lr
+        if self.decay == "step":
+            return self.low
+        return self.lr * (self.low / self.lr) ** ((step - t0) / max(1, steps - t0))
+
+    def chunks(self, steps: int, eval_every: int) -> list[tuple[int, float, bool]]:
+        """(length, learning rate, evaluate after?) for every stretch of constant rate."""
+        cuts = set(range(eval_every, steps, eval_every)) | {steps}
+        t0 = self.start(steps)
+        if 0 < t0 < steps:
+            cuts.add(t0)
+            if self.decay == "exp":
+                cuts |= set(range(t0, steps, self.every))
+        evals = set(range(eval_every, steps, eval_every)) | {steps}
+        out, done = [], 0
+        for end in sorted(cuts):
+            out.append((end - done, self.rate(done, steps), end in evals))
+            done = end
+        return out
+
+
+def _train_chunks(session: TrainingSession, schedule: Schedule, steps: int, eval_every: int, score: Any,
+                  progress: bool, desc: str) -> None:
+    """Run ``session`` through the schedule, calling ``score()`` after every evaluation stretch."""
+    check_positive_int("steps", steps)
+    check_positive_int("eval_every", eval_every)
+    for length, lr, evaluate in schedule.chunks(steps, eval_every):
+        if session.knobs.snapshot()["lr_g"] != lr or session.knobs.snapshot()["lr_d"] != lr:
+            session.knobs.update(lr_g=lr, lr_d=lr)
+        session.run(length, progress=progress, desc=desc)
+        if evaluate:
+            score()
+
 
 def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, seed: int = 0,
               steps: int = 2000, eval_every: int = 250, batch_size: int = 128, n_eval: int = 2500,
-              sharpen_lr: float | None = None, sharpen_fraction: float = 0.25, progress: bool = False,
-              trainer_kw: dict[str, Any] | None = None, **knob_values: Any) -> ToyRun:
-    """Train a 2D GAN for ``steps`` steps and score ``n_eval`` samples every ``eval_every`` steps.
+              sharpen_lr: float | None = None, sharpen_fraction: float = 0.25, lr_decay: str = "step",
+              progress: bool = False, trainer_kw: dict[str, Any] | None = None, **knob_values: Any) -> ToyRun:
+    """Train one 2D GAN for ``steps`` steps and score ``n_eval`` samples every ``eval_every`` steps.
 
-    sharpen_lr: if given, both learning rates drop to this value for the last ``sharpen_fraction``
-        of the steps (a large rate finds the modes, a small one puts the samples onto them).
+    batch_size: examples D judges per step. With packing (``pack`` = m) each example is m samples side by
+        side, so G makes ``batch_size · m`` samples per step, as in the PacGAN code (its D minibatch holds
+        the same number of packed examples for every m).
+    sharpen_lr: if given, both learning rates fall to this value over the last ``sharpen_fraction`` of
+        the steps, at once (``lr_decay="step"``) or geometrically (``"exp"``); see :class:`Schedule`.
     trainer_kw: more GANTrainer arguments (g_loss, objective, distance_data, ...).
     knob_values: initial knob values (lr_g, lr_d, instance_noise, label_smoothing, lam, ...).
     """
-    trainer = GANTrainer(toy_config(pack), mixture.sample, batch_size=batch_size, seed=seed, **(trainer_kw or {}))
+    trainer = GANTrainer(toy_config(pack), mixture.sample, batch_size=batch_size * pack, seed=seed,
+                         **(trainer_kw or {}))
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
-    run = ToyRun(method, mixture.name, seed, session=session)
-    sharpen_at = steps - int(sharpen_fraction * steps) if sharpen_lr is not None else steps
-    started = time.perf_counter()
-    while session.step < steps:
-        if session.step >= sharpen_at:
-            session.knobs.update(lr_g=sharpen_lr, lr_d=sharpen_lr)
-        chunk = min(eval_every, steps - session.step)
-        if session.step < sharpen_at:
-            chunk = min(chunk, sharpen_at - session.step)
-        session.run(chunk, progress=progress, desc=f"{method} seed {seed}")
+    run = ToyRun(method, mixture.name, seed, session=session, data=mixture)
+    schedule = Schedule(session.knobs.snapshot()["lr_g"], sharpen_lr, sharpen_fraction, lr_decay)
+
+    def score() -> None:
         stats: ModeStats = mode_stats(trainer.sample(n_eval), mixture)
         run.steps.append(session.step)
         run.modes.append(stats.modes_captured)
         run.high_quality.append(stats.high_quality)
+
+    started = time.perf_counter()
+    _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method} seed {seed}")
     run.seconds = time.perf_counter() - started
     return run
 
 
-def _mean_std(values: Sequence[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], method: str = "GAN",
+                   pack: int = 1, seeds: Sequence[int] = (0, 1, 2, 3, 4), steps: int = 2000, eval_every: int = 250,
+                   batch_size: int = 128, n_eval: int = 2500, sharpen_lr: float | None = None,
+                   sharpen_fraction: float = 0.25, lr_decay: str = "step", cfg: GANConfig | None = None,
+                   progress: bool = False, **knob_values: Any) -> list[ToyRun]:
+    """Every (mixture, seed) pair as one run, all trained together in one vectorised step.
+
+    The same recipe as :func:`train_toy` (same batches, noise and initial weights per seed, up to float
+    rounding), but one :class:`~ragteach.gan.batched.BatchedGANTrainer` step trains all
+    ``len(mixtures) · len(seeds)`` runs, so a multi-seed table costs little more than one run.
+    Returns the runs mixture by mixture, seed by seed; ``seconds`` is each run's share of the wall time.
+    """
+    from ragteach.gan.batched import BatchedGANTrainer
+
+    mixtures = [mixtures] if isinstance(mixtures, GaussianMixture2D) else list(mixtures)
+    pairs = [(m, s) for m in mixtures for s in seeds]
+    if not pairs:
+        raise ValueError("give at least one mixture and one seed")
+    cfg = cfg or toy_config(pack)
+    if cfg.pack != pack:
+        raise ValueError(f"cfg.pack={cfg.pack} but pack={pack}: give the same packing once")
+    trainer = BatchedGANTrainer(cfg, [m.sample for m, _ in pairs], [s for _, s in pairs],
+                                batch_size=batch_size * pack)
+    session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
+    runs = [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
+    schedule = Schedule(session.knobs.snapshot()["lr_g"], sharpen_lr, sharpen_fraction, lr_decay)
+
+    def score() -> None:
+        for run, (mix, _), x in zip(runs, pairs, trainer.sample(n_eval)):
+            stats = mode_stats(x, mix)
+            run.steps.append(session.step)
+            run.modes.append(stats.modes_captured)
+            run.high_quality.append(stats.high_quality)
+
+    started = time.perf_counter()
+    _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(pairs)} runs at once")
+    for run in runs:
+        run.seconds = (time.perf_counter() - started) / len(runs)
+    return runs
 
 
+# ----------------------------------------------------------------------------- statistics over seeds
+def interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width) of the t-interval  x̄ ± t_{n−1,(1+c)/2} · s / √n  over independent runs.
+    One value gives half-width ``inf``: one seed says nothing about the spread."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("need at least one value")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.inf
+    t = scipy_stats.t.ppf((1 + confidence) / 2, len(values) - 1)
+    return mean, float(t * statistics.stdev(values) / math.sqrt(len(values)))
+
+
+def format_interval(values: Sequence[float], digits: int = 1) -> str:
+    """'mean ± half-width' of the 95 % t-interval, or 'mean (1 run)'."""
+    mean, half = interval(values)
+    return f"{mean:.{digits}f} (1 run)" if math.isinf(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(b) − mean(a) with its 95 % Welch t-interval; ``sign`` is +1 or −1 when the whole interval
+    lies on that side of 0, and 0 when it contains 0 (no clear difference at this number of seeds)."""
+
+    diff: float
+    half: float
+
+    @property
+    def sign(self) -> int:
+        if math.isinf(self.half) or math.isnan(self.half):
+            return 0
+        return 1 if self.diff - self.half > 0 else -1 if self.diff + self.half < 0 else 0
+
+    def __str__(self) -> str:
+        return f"{self.diff:+.2f} ± {self.half:.2f}" if math.isfinite(self.half) else f"{self.diff:+.2f} (1 run)"
+
+
+def difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Difference:
+    """Welch's interval for mean(b) − mean(a): d ± t_ν · √(s_a²/n_a + s_b²/n_b), ν by Welch–Satterthwaite.
+    If neither group varies, the difference is exact (half-width 0)."""
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if not a or not b:
+        raise ValueError("both groups need at least one value")
+    d = statistics.fmean(b) - statistics.fmean(a)
+    if len(a) < 2 or len(b) < 2:
+        return Difference(d, math.inf)
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0:
+        return Difference(d, 0.0)
+    nu = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return Difference(d, float(scipy_stats.t.ppf((1 + confidence) / 2, nu) * math.sqrt(va + vb)))
+
+
+def _word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
+    return higher if sign > 0 else lower if sign < 0 else same
+
+
+# ----------------------------------------------------------------------------- tables
 def summary_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
-    """One row per (method, mixture): mean ± std over seeds of final modes and high-quality %."""
+    """One row per (method, mixture): final modes and high-quality %, mean ± 95 % t-interval over seeds."""
     groups: dict[tuple[str, str], list[ToyRun]] = {}
     for r in runs:
         groups.setdefault((r.method, r.mixture), []).append(r)
@@ -79,36 +250,149 @@ def summary_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
     for (method, mixture), rs in groups.items():
         modes = [r.final[0] for r in rs]
         hq = [100 * r.final[1] for r in rs]
-        rows.append({"method": method, "mixture": mixture, "runs": len(rs), "modes": _mean_std(modes),
-                     "high quality %": _mean_std(hq), "modes_mean": statistics.mean(modes),
-                     "hq_mean": statistics.mean(hq),
-                     "modes_std": statistics.stdev(modes) if len(modes) > 1 else 0.0,
-                     "seconds/run": f"{statistics.mean(r.seconds for r in rs):.1f}"})
+        rows.append({"method": method, "mixture": mixture, "runs": len(rs), "modes": format_interval(modes),
+                     "high quality %": format_interval(hq), "modes_mean": interval(modes)[0],
+                     "modes_ci": interval(modes)[1], "hq_mean": interval(hq)[0], "hq_ci": interval(hq)[1],
+                     "seconds/run": f"{statistics.fmean(r.seconds for r in rs):.1f}"})
+    return rows
+
+
+def real_ceiling_rows(mixtures: Sequence[GaussianMixture2D], seeds: Sequence[int] = (0, 1, 2, 3, 4),
+                      n: int = 2500) -> list[dict[str, Any]]:
+    """The same score for ``n`` *real* samples: the best any generator can expect. With σ-wide Gaussians,
+    a real point lies within 3σ of its centre with probability 1 − e^{−9/2} ≈ 98.9 % (2-d)."""
+    rows = []
+    for mix in mixtures:
+        stats = [mode_stats(mix.sample(n, torch.Generator().manual_seed(s)), mix) for s in seeds]
+        modes, hq = [s.modes_captured for s in stats], [100 * s.high_quality for s in stats]
+        rows.append({"method": "real data (ceiling)", "mixture": mix.name, "runs": len(stats),
+                     "modes": format_interval(modes), "high quality %": format_interval(hq),
+                     "modes_mean": interval(modes)[0], "hq_mean": interval(hq)[0]})
     return rows
 
 
 def wobble(run: ToyRun) -> float:
-    """Mean absolute change of modes captured between consecutive evaluations: how much coverage
-    jumps around during training (0 = it only ever grew or stayed)."""
+    """Coverage lost during training: the mean over consecutive evaluations of max(0, m_{i−1} − m_i),
+    the modes lost between two evaluations. Gains are learning, not instability, so they count 0:
+    [6, 7, 8] → 0; [3, 8, 2, 8] → (0 + 6 + 0) / 3 = 2."""
     m = run.modes
-    return statistics.mean(abs(a - b) for a, b in zip(m[1:], m[:-1])) if len(m) > 1 else 0.0
+    return statistics.fmean(max(0, a - b) for a, b in zip(m[:-1], m[1:])) if len(m) > 1 else 0.0
 
 
 def stability_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
-    """Per method: final modes and HQ (mean ± std over seeds) and the mean wobble."""
+    """Per method: final modes and HQ and the wobble, each mean ± 95 % t-interval over seeds."""
     rows = summary_rows(runs)
     for row in rows:
         rs = [r for r in runs if r.method == row["method"] and r.mixture == row["mixture"]]
-        row["wobble"] = statistics.mean(wobble(r) for r in rs)
+        row["wobble"] = format_interval([wobble(r) for r in rs], digits=2)
+        row["wobble_mean"] = interval([wobble(r) for r in rs])[0]
     return rows
 
 
-def stability_verdict(plain: dict[str, Any], randomized: dict[str, Any]) -> str:
-    """'holds' only if randomized training wobbles less, varies less across seeds, and covers no
-    fewer modes on average; 'mixed' if some but not all of these hold; otherwise 'does not hold'."""
-    checks = [randomized["wobble"] < plain["wobble"], randomized["modes_std"] < plain["modes_std"],
-              randomized["modes_mean"] >= plain["modes_mean"]]
-    return "holds" if all(checks) else "mixed" if any(checks) else "does not hold"
+# ----------------------------------------------------------------------------- verdicts, computed
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict word ('holds', 'does not hold', 'mixed', 'inconclusive') and the measured reason."""
+
+    word: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.word}: {self.reason}"
+
+
+def _final(runs: Sequence[ToyRun]) -> tuple[list[float], list[float]]:
+    return [r.final[0] for r in runs], [100 * r.final[1] for r in runs]
+
+
+def stability_verdict(plain: Sequence[ToyRun], randomized: Sequence[ToyRun]) -> Verdict:
+    """Is randomized training more stable? Three measures, each judged by the 95 % interval of its
+    difference (randomized − plain): wobble (lower is better), final modes and final high-quality share
+    (higher is better). 'holds' if some measure is clearly better and none clearly worse; 'does not
+    hold' if some is clearly worse and none clearly better; 'mixed' if both; else 'inconclusive'."""
+    (pm, ph), (rm, rh) = _final(plain), _final(randomized)
+    d_wob = difference([wobble(r) for r in plain], [wobble(r) for r in randomized])
+    d_modes, d_hq = difference(pm, rm), difference(ph, rh)
+    signs = [-d_wob.sign, d_modes.sign, d_hq.sign]            # +1 = better for randomized training
+    word = ("mixed" if 1 in signs and -1 in signs else "holds" if 1 in signs
+            else "does not hold" if -1 in signs else "inconclusive")
+    reason = (f"randomized vs plain over {len(randomized)} and {len(plain)} seeds: wobble "
+              f"{_word(d_wob.sign, 'higher', 'lower')} ({d_wob}), final modes "
+              f"{_word(d_modes.sign, 'higher', 'lower')} ({d_modes}), high-quality share "
+              f"{_word(d_hq.sign, 'higher', 'lower')} ({d_hq} points)")
+    return Verdict(word, reason)
+
+
+def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str = "PacGAN4") -> str:
+    """One sentence comparing packed and plain runs on one mixture, from the intervals of the differences."""
+    (gm, gh), (pm, ph) = _final(gan), _final(pac)
+    d_modes, d_hq = difference(gm, pm), difference(gh, ph)
+    mixture = gan[0].mixture if gan else "?"
+    modes = _word(d_modes.sign, "more modes than", "fewer modes than", "no clearly different number of modes from")
+    hq = _word(d_hq.sign, "a higher", "a lower", "no clearly different")
+    return (f"{mixture}: {pac_name} captured {modes} the GAN ({format_interval(pm)} vs {format_interval(gm)}, "
+            f"difference {d_modes}) and had {hq} high-quality share ({format_interval(ph)} % vs "
+            f"{format_interval(gh)} %, difference {d_hq} points), {len(pac)} and {len(gan)} seeds.")
+
+
+def target_verdict(runs: Sequence[ToyRun], min_modes: float, min_hq: float) -> str:
+    """Whether the mean final modes and high-quality % reach the given targets, said with the numbers."""
+    modes, hq = _final(runs)
+    m, h = statistics.fmean(modes), statistics.fmean(hq)
+    reached = "reaches" if m >= min_modes and h >= min_hq else "does not reach"
+    return (f"{runs[0].method} on the {runs[0].mixture}: mean {m:.1f} modes and {h:.1f} % high quality over "
+            f"{len(runs)} seeds {reached} the target of {min_modes:g} modes and {min_hq:g} %.")
+
+
+def longer_verdict(before: Sequence[ToyRun], after: Sequence[ToyRun]) -> str:
+    """The 'train longer' control: the same recipe with a larger budget (``after``) against the table's runs
+    (``before``), per mixture, by the interval of the change in final modes and high-quality share. If the
+    scores still move clearly, the table was limited by its budget."""
+    if not before or not after:
+        raise ValueError("need runs on both sides")
+    parts = []
+    for mixture in dict.fromkeys(r.mixture for r in after):
+        b = [r for r in before if r.mixture == mixture]
+        if not b:
+            raise ValueError(f"no run on the {mixture} among the shorter runs")
+        (bm, bh), (am, ah) = _final(b), _final([r for r in after if r.mixture == mixture])
+        d_modes, d_hq = difference(bm, am), difference(bh, ah)
+        parts.append(f"{mixture}: modes {_word(d_modes.sign, 'rose', 'fell', 'did not change clearly')} "
+                     f"({format_interval(bm)} → {format_interval(am)}, difference {d_modes}), high-quality share "
+                     f"{_word(d_hq.sign, 'rose', 'fell', 'did not change clearly')} ({format_interval(bh)} → "
+                     f"{format_interval(ah)} %, difference {d_hq} points)")
+    return (f"{after[0].steps[-1]} instead of {before[0].steps[-1]} steps, same recipe: " + "; ".join(parts) + ".")
+
+
+def noise_verdict(samples: torch.Tensor, tolerance: float = 0.15) -> Verdict:
+    """Did a GAN trained on N(0, I) 'data' learn N(0, I)? Holds if every coordinate's mean is within
+    ``tolerance`` of 0 and its standard deviation within ``tolerance`` of 1."""
+    mean, std = samples.mean(0), samples.std(0)
+    close = bool((mean.abs() <= tolerance).all() and ((std - 1).abs() <= tolerance).all())
+    stats = f"sample mean {[round(v, 2) for v in mean.tolist()]}, std {[round(v, 2) for v in std.tolist()]}"
+    if close:
+        return Verdict("it learned the noise it was fed",
+                       f"{stats}: within {tolerance} of randn's mean 0 and std 1, so G imitates N(0, I)")
+    return Verdict("it did not (yet) match the noise it was fed",
+                   f"{stats}: not within {tolerance} of randn's mean 0 and std 1")
+
+
+def realtime_verdict(ms_per_1000: float, train_seconds: float, steps: int, frame_ms: float = 1000 / 30) -> Verdict:
+    """Sampling counts as real time if 1,000 samples take less than one video frame (``frame_ms``)."""
+    fast = ms_per_1000 < frame_ms
+    return Verdict(f"sampling: {'real time' if fast else 'slower than real time'}; training: {train_seconds:.0f} s",
+                   f"1,000 samples in {ms_per_1000:.1f} ms ({'under' if fast else 'over'} one {frame_ms:.0f} ms "
+                   f"frame); {steps} training steps took {train_seconds:.0f} s")
+
+
+def little_data_verdict(n_train: int, fake_confident: float, real_confident: float, margin: float = 0.1) -> Verdict:
+    """Confident rate of generated vs held-out real digits: 'close to real' within ``margin``."""
+    gap = real_confident - fake_confident
+    word = "close to real digits" if gap <= margin else "below real digits"
+    return Verdict(f"with {n_train:,} images: {word}",
+                   f"{100 * fake_confident:.0f} % of samples judged confidently vs {100 * real_confident:.0f} % of "
+                   f"real digits ({'within' if gap <= margin else 'more than'} {100 * margin:.0f} points); "
+                   f"less data is tested in notebook 02")
 
 
 # PacGAN paper (Lin et al. 2018), Table 1: mean over 10 runs, 400 epochs of 100,000 points each.

@@ -1,0 +1,86 @@
+"""K toy-GAN runs in one vectorised step vs one run: time ratio, and does each batched run equal its run alone?
+
+On the 8-Gaussian ring (``toy_config()``, batch 128) this measures
+
+1. seconds per step of one ``GANTrainer`` (the single-run trainer) and of one ``BatchedGANTrainer`` step
+   training K runs (seeds 0 .. K−1). Both conditions alternate ``--repeats`` times; medians are compared.
+   Goal (issue 12): K = 8 batched at most 2x the time of one run, i.e. 4x cheaper per run.
+2. equality: after ``--check-steps`` steps, the largest difference between run k's samples in the batched
+   trainer and ``GANTrainer(seed=k)`` trained alone on the same knobs (float32: summation order differs,
+   so differences are rounding, amplified by the GAN's chaotic dynamics; tests/test_batched.py checks
+   the same in float64 to 1e-9).
+
+It prints figures and asserts nothing about timings (they depend on the machine and its load: the
+load average is printed with them). Run from the repository root:
+
+    .venv/bin/python benchmarks/batched_runs.py            # K = 8, 300 timed steps, 3 repeats
+    .venv/bin/python benchmarks/batched_runs.py --quick    # a smoke check
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from ragteach.data.toy2d import ring
+from ragteach.gan.batched import BatchedGANTrainer
+from ragteach.gan.models import toy_config
+from ragteach.gan.train import GANTrainer
+
+KNOBS = dict(lr_g=1e-3, lr_d=1e-3, d_steps=1, instance_noise=0.0, noise_anneal_steps=0, label_smoothing=0.0,
+             label_flip=0.0)
+
+
+def seconds_per_step(trainer, steps: int, warmup: int = 20) -> float:
+    for _ in range(warmup):
+        trainer(KNOBS)
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer(KNOBS)
+    return (time.perf_counter() - started) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=8, help="K, runs trained together")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--check-steps", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="K = 4, 40 steps, 1 repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.steps, args.repeats, args.check_steps = 4, 40, 1, 10
+    torch.set_num_threads(args.threads)
+    mix, cfg, K = ring(), toy_config(), args.runs
+
+    single, batched = [], []
+    for _ in range(args.repeats):
+        single.append(seconds_per_step(GANTrainer(cfg, mix.sample, batch_size=args.batch_size, seed=0), args.steps))
+        batched.append(seconds_per_step(BatchedGANTrainer(cfg, mix.sample, list(range(K)),
+                                                          batch_size=args.batch_size), args.steps))
+    one, many = statistics.median(single), statistics.median(batched)
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min), {args.threads} threads, batch {args.batch_size}")
+    print(f"one run (GANTrainer):          {1000 * one:.2f} ms/step")
+    print(f"{K} runs (BatchedGANTrainer):    {1000 * many:.2f} ms/step")
+    print(f"ratio batched / one run: {many / one:.2f}x for {K} runs (goal <= 2x); "
+          f"{K * one / many:.1f}x the runs per second of training them one by one")
+
+    batch = BatchedGANTrainer(cfg, mix.sample, list(range(K)), batch_size=args.batch_size)
+    alone = [GANTrainer(cfg, mix.sample, batch_size=args.batch_size, seed=k) for k in range(K)]
+    for _ in range(args.check_steps):
+        batch(KNOBS)
+        for t in alone:
+            t(KNOBS)
+    samples = batch.sample(1000)
+    gaps = [(samples[k] - t.sample(1000)).abs().max().item() for k, t in enumerate(alone)]
+    print(f"after {args.check_steps} steps, max |batched run k − GANTrainer(seed=k)| over 1,000 samples: "
+          + ", ".join(f"{g:.1e}" for g in gaps) + f" (data scale 1; float32)")
+
+
+if __name__ == "__main__":
+    main()
