@@ -2,7 +2,9 @@
 
 Checks that each notebooks/*.ipynb has book/_build/html/notebooks/<name>.html, that each page whose notebook
 draws figures (plt.show, plot_*, display of a figure) contains images, that no page shows a traceback, and
-that widget views became the static note + snapshot. Exit status 1 with a list of problems otherwise.
+that widget views became the static note + snapshot, and that each page listed in ``PLOTLY_FIGURES`` draws at
+least that many interactive plotly figures with plotly.js embedded in the page (not fetched from a CDN, so the site
+works offline). Exit status 1 with a list of problems otherwise.
 """
 from __future__ import annotations
 
@@ -13,10 +15,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "book" / "_build" / "html"
 
+# Pages that must show interactive plotly figures: notebook stem -> at least this many figures on its page.
+# When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
+# training; 04: the question/document embedding map).
+PLOTLY_FIGURES: dict[str, int] = {
+    "05_generative_models_compared": 2,  # the VAE latent explorer and the conditional GAN's class explorer
+}
+
+PLOTLY_DIV = 'class="plotly-graph-div"'
+PLOTLY_JS_BANNER = re.compile(r"\* plotly\.js v\d")  # the licence banner that opens the embedded library
+PLOTLY_CDN = re.compile(r"<script[^>]+src=\"https?://cdn\.plot\.ly|import \"https?://cdn\.plot\.ly")
+
+
+def plotly_figures(text: str) -> int:
+    """How many plotly figures a page draws: one div of class plotly-graph-div each."""
+    return text.count(PLOTLY_DIV)
+
+
+def plotly_problems(name: str, text: str, required: int) -> list[str]:
+    """What keeps a page from showing ``required`` plotly figures offline (empty list: nothing)."""
+    problems = []
+    found = plotly_figures(text)
+    if found < required:
+        problems.append(f"{name}: its page should show {required} plotly figure(s) but has {found} "
+                        "(did the cell call fig.show() with PLOTLY_RENDERER=plotly_mimetype+notebook?)")
+    if found and not PLOTLY_JS_BANNER.search(text):
+        problems.append(f"{name}: its page draws plotly figures but does not embed plotly.js (they stay blank offline)")
+    if found and PLOTLY_CDN.search(text):
+        problems.append(f"{name}: its page loads plotly.js from a CDN: the site must work offline")
+    return problems
+
 
 def main() -> int:
     problems: list[str] = []
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    unknown = sorted(set(PLOTLY_FIGURES) - {nb.stem for nb in notebooks})
+    if unknown:
+        problems.append(f"PLOTLY_FIGURES names notebooks that do not exist: {unknown}")
     if not (HTML / "index.html").exists():
         problems.append(f"{HTML / 'index.html'} is missing")
     for nb in notebooks:
@@ -36,7 +71,9 @@ def main() -> int:
             problems.append(f"{nb.name}: a live widget has no static note/snapshot on its page")
         if "application/vnd.jupyter.widget-view+json" in text:
             problems.append(f"{nb.name}: a widget view was left for a CDN widget manager")
-        print(f"{page.relative_to(ROOT)}: {images} images, {len(text) // 1024} KiB")
+        problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
+        print(f"{page.relative_to(ROOT)}: {images} images, {plotly_figures(text)} plotly figures, "
+              f"{len(text) // 1024} KiB")
     for p in problems:
         print("PROBLEM:", p, file=sys.stderr)
     return 1 if problems else 0
