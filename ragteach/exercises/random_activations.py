@@ -1,4 +1,5 @@
-"""Exercises of notebook 03 (random activations): E[p], the structured MLP, its FLOPs, the dynamics' mean.
+"""Exercises of notebook 03 (random activations): the causal mask, E[p], the structured MLP, its FLOPs,
+the dynamics' mean.
 
 Each ``check_*`` prints a verdict and returns the function to use from then on (see
 :mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
@@ -34,6 +35,13 @@ def masked_mlp(x: torch.Tensor, w_fc: torch.Tensor, b_fc: torch.Tensor, w_proj: 
 
 
 # ---- reference solutions (the answer key) ------------------------------------------------------------------------
+def causal_softmax(scores: torch.Tensor) -> torch.Tensor:
+    """Attention weights from scores (..., T, T): softmax over s of scores[t, s] for s ≤ t, 0 for s > t."""
+    T = scores.shape[-1]
+    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))          # allowed[t, s] = s <= t
+    return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+
+
 def mean_p(lam: float, alpha: float, beta: float) -> float:
     """E[p] for p = λ·Beta(α, β): λ·α/(α+β)."""
     return lam * alpha / (alpha + beta)
@@ -75,6 +83,11 @@ def _mlp_case(gen: torch.Generator) -> tuple[torch.Tensor, ...]:
     return x, w_fc, b_fc, w_proj, b_proj, idx
 
 
+def _scores(gen: torch.Generator) -> tuple[torch.Tensor]:
+    B, T = int(torch.randint(1, 4, (1,), generator=gen)), int(torch.randint(3, 9, (1,), generator=gen))
+    return (2 * torch.randn(B, T, T, generator=gen),)
+
+
 def _sizes(gen: torch.Generator) -> tuple[int, int, int]:
     tokens, n_embd = int(torch.randint(1, 65, (1,), generator=gen)), int(torch.randint(4, 65, (1,), generator=gen))
     return tokens, n_embd, int(torch.randint(1, 4 * n_embd, (1,), generator=gen))
@@ -97,6 +110,20 @@ def _flop_budget(fn: Callable[..., Any], cases: list[tuple]) -> str | None:
 
 
 # ---- the exercises ------------------------------------------------------------------------------------------------
+CAUSAL_SOFTMAX = Exercise(
+    "causal_softmax", causal_softmax, _scores,
+    success="each position now attends only to itself and the past; every row still sums to 1.",
+    mistakes=(
+        Mistake(lambda s: torch.softmax(s, dim=-1),
+                "no mask: position t attends to later positions too (it would see the character it must predict)."),
+        Mistake(lambda s: torch.softmax(s.masked_fill(torch.ones(s.shape[-1], s.shape[-1], dtype=torch.bool)
+                                                      .tril(-1), float("-inf")), dim=-1),
+                "the mask is flipped: row t must keep columns s ≤ t (the lower triangle, torch.tril), not s ≥ t."),
+        Mistake(lambda s: torch.softmax(s, dim=-1) * torch.ones(s.shape[-1], s.shape[-1]).tril(),
+                "the weights of a row must sum to 1: mask the scores with −inf *before* the softmax, "
+                "not the weights after it."),
+    ))
+
 MEAN_P = Exercise(
     "mean_p", mean_p, _beta_args,
     success="e.g. λ = 0.5, α = 2, β = 6 gives one unit in eight firing on average.",
@@ -139,7 +166,8 @@ DYNAMICS_MEAN = Exercise(
                 "the factor multiplies at every step: it compounds."),
     ))
 
-EXERCISES = {e.name: e for e in (MEAN_P, STRUCTURED_MLP, MLP_FLOPS, DYNAMICS_MEAN)}
+EXERCISES = {e.name: e for e in (CAUSAL_SOFTMAX, MEAN_P, STRUCTURED_MLP, MLP_FLOPS, DYNAMICS_MEAN)}
+check_causal_softmax = CAUSAL_SOFTMAX.check
 check_mean_p, check_structured_mlp = MEAN_P.check, STRUCTURED_MLP.check
 check_mlp_flops, check_dynamics_mean = MLP_FLOPS.check, DYNAMICS_MEAN.check
 

@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ragteach.gpt.model import GPT, GPTConfig
 from ragteach.gpt.random_activation import ActivationSettings
+from ragteach.gpt.random_heads import masked_attention, structured_attention
 from ragteach.gpt.sparse_mlp import masked_mlp, structured_mlp
 
 VARIANTS = ("dense", "masked", "structured")
@@ -112,10 +113,57 @@ def mlp_rows(n_embd: int = 96, tokens: int = 1024, ps: Sequence[float] = (1.0, 0
     return rows
 
 
+def attention_rows(n_embd: int = 96, n_head: int = 4, batch_size: int = 16, block_size: int = 64,
+                   ps: Sequence[float] = (1.0, 0.75, 0.5, 0.25), rounds: int = 7, seed: int = 0) -> list[dict[str, Any]]:
+    """One causal self-attention layer on (batch_size, block_size) tokens keeping k = round(p·h) of its h heads
+    (the expected number, at least 1): forward and forward+backward time and FLOPs of dense, masked and
+    structured (ideal speed-up h/k)."""
+    g = torch.Generator().manual_seed(seed)
+    C = n_embd
+    x = torch.randn(batch_size, block_size, C, generator=g)
+    w = [(torch.randn(3 * C, C, generator=g) * 0.02).requires_grad_(), torch.zeros(3 * C, requires_grad=True),
+         (torch.randn(C, C, generator=g) * 0.02).requires_grad_(), torch.zeros(C, requires_grad=True)]
+    rows = []
+    for p in ps:
+        k = max(1, round(p * n_head))   # the expected number of kept heads (at least one), chosen at random
+        idx = None if k >= n_head else torch.randperm(n_head, generator=torch.Generator().manual_seed(seed + 1))[:k]
+        k = n_head if idx is None else idx.numel()
+        scale = 1.0 / p if 0 < p < 1 else 1.0
+        fwd = {"dense": lambda: masked_attention(x, *w, n_head, None),
+               "masked": lambda: masked_attention(x, *w, n_head, idx, scale),
+               "structured": lambda: structured_attention(x, *w, n_head, idx, scale)}
+
+        def train(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+            def step() -> None:
+                for t in w:
+                    t.grad = None
+                fn().sum().backward()
+            return step
+
+        with torch.no_grad():
+            t_fwd = median_times(fwd, rounds)
+            flops = {n: count_flops(f) for n, f in fwd.items()}
+        t_train = median_times({n: train(f) for n, f in fwd.items()}, rounds)
+        rows.append({"p_head": p, "heads kept": f"{k} / {n_head}", "ideal h/k": round(n_head / max(k, 1e-9), 2),
+                     "FLOPs masked/dense": round(flops["masked"] / flops["dense"], 3),
+                     "FLOPs structured/dense": round(flops["structured"] / flops["dense"], 3),
+                     "fwd speed-up masked": round(t_fwd["dense"] / t_fwd["masked"], 2),
+                     "fwd speed-up structured": round(t_fwd["dense"] / t_fwd["structured"], 2),
+                     "train speed-up masked": round(t_train["dense"] / t_train["masked"], 2),
+                     "train speed-up structured": round(t_train["dense"] / t_train["structured"], 2),
+                     "dense fwd ms": round(1000 * t_fwd["dense"], 3)})
+    return rows
+
+
 def model_rows(cfg: GPTConfig, batch_size: int = 16, ps: Sequence[float] = (1.0, 0.75, 0.5, 0.25, 0.1),
-               gen_tokens: int = 32, rounds: int = 5, seed: int = 0) -> list[dict[str, Any]]:
+               gen_tokens: int = 32, rounds: int = 5, seed: int = 0, knob: str = "p") -> list[dict[str, Any]]:
     """The whole GPT: training-step and per-token generation time, FLOPs and saved-activation memory of
-    masked and structured relative to the dense model (random activation on in training and generation)."""
+    masked and structured relative to the dense model (random activation on in training and generation).
+
+    knob: ``"p"`` (MLP units kept with probability p) or ``"p_head"`` (attention heads kept with probability p);
+    the rows' ``"p"`` column is that knob's value."""
+    if knob not in ("p", "p_head"):
+        raise ValueError(f"knob must be 'p' (MLP units) or 'p_head' (attention heads), got {knob!r}")
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, cfg.vocab_size, (batch_size, cfg.block_size), generator=g)
     prompt = x[:1, : cfg.block_size // 2]
@@ -127,7 +175,7 @@ def model_rows(cfg: GPTConfig, batch_size: int = 16, ps: Sequence[float] = (1.0,
     rows = []
     for p in ps:
         for impl in ("masked", "structured"):
-            models[impl].policy.settings.update({"p": p})
+            models[impl].policy.settings.update({knob: p})
 
         def train(m: GPT) -> Callable[[], None]:
             def step() -> None:
@@ -143,7 +191,8 @@ def model_rows(cfg: GPTConfig, batch_size: int = 16, ps: Sequence[float] = (1.0,
         with torch.no_grad():
             flops = {n: count_flops(lambda: m(x)) for n, m in models.items()}
         mem = {n: saved_for_backward_bytes(lambda: m(x, x)[1]) for n, m in models.items()}
-        rows.append({"p": p, "ideal 1/p (MLP only)": round(1 / max(p, 1e-9), 2),
+        rows.append({"p": p, "ideal 1/p (MLP only)" if knob == "p" else "ideal 1/p (attention only)":
+                     round(1 / max(p, 1e-9), 2),
                      "FLOPs structured/dense": round(flops["structured"] / flops["dense"], 3),
                      "train speed-up masked": round(t_train["dense"] / t_train["masked"], 2),
                      "train speed-up structured": round(t_train["dense"] / t_train["structured"], 2),
@@ -154,6 +203,17 @@ def model_rows(cfg: GPTConfig, batch_size: int = 16, ps: Sequence[float] = (1.0,
                      "act. memory structured/dense": round(mem["structured"] / mem["dense"], 2),
                      "act. memory dense MB": round(mem["dense"] / 2**20, 2)})
     return rows
+
+
+def attention_flop_share(cfg: GPTConfig) -> float:
+    """Fraction of a dense forward's FLOPs spent in the attention layers (projections and QKᵀ, ·V)."""
+    x = torch.zeros(1, cfg.block_size, dtype=torch.long)
+    torch.manual_seed(0)
+    dense = GPT(cfg, ActivationSettings(p_head=1.0, impl="structured"))
+    noattn = GPT(cfg, ActivationSettings(p_head=0.0, impl="structured"))
+    with torch.no_grad():
+        total, rest = count_flops(lambda: dense(x)), count_flops(lambda: noattn(x))
+    return (total - rest) / total
 
 
 def mlp_flop_share(cfg: GPTConfig) -> float:

@@ -1,11 +1,20 @@
-"""Fixed-seed experiments of notebook 03: quality per p, the effect of rescaling, random vs learned units."""
+"""Fixed-seed experiments of notebook 03: quality per p, the effect of rescaling, random vs learned units.
+
+Comparisons are **paired**: every model is evaluated on the same fixed validation batches, so the difference of
+two models is measured batch by batch, ``d_i = L_B,i − L_A,i``, and reported as ``mean(d) ± t·sd(d)/√n``
+(a 95 % t interval over the n batches). That interval covers the choice of validation text; it does not cover
+the training seed (one seed per setting), which the notebook says where it prints a verdict.
+"""
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+from scipy import stats as scipy_stats
 from ragteach.data.text import TextData
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
@@ -31,9 +40,60 @@ def evaluating_with(trainer: GPTTrainer, selection: str = "random", **settings: 
         pol.selection = saved_sel
 
 
+@dataclass(frozen=True)
+class Interval:
+    """A measured difference: ``mean ± half`` (95 % interval)."""
+
+    mean: float
+    half: float
+
+    @property
+    def lo(self) -> float:
+        return self.mean - self.half
+
+    @property
+    def hi(self) -> float:
+        return self.mean + self.half
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} ± {self.half:.3f}"
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Interval:
+    """``mean(b − a) ± t·sd/√n`` over paired measurements (the same validation batches)."""
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"need two paired lists of >= 2 measurements, got {len(a)} and {len(b)}")
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    t = float(scipy_stats.t.ppf((1 + confidence) / 2, len(d) - 1))
+    return Interval(float(d.mean()), t * float(d.std(ddof=1)) / math.sqrt(len(d)))
+
+
+def cost_verdict(diff: Interval, tolerance: float = 0.05) -> str:
+    """Is a loss increase ``diff`` (nats/char, 95 % interval) within ``tolerance``?
+
+    "holds" when the whole interval lies at or below the tolerance, "does not hold" when it lies above it,
+    "inconclusive" when it straddles it: the verdict follows the measurement, never a single-number ``<``."""
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0 nats/char, got {tolerance}")
+    if diff.hi <= tolerance:
+        return f"holds: costs {diff} nats/char, within {tolerance:g}"
+    if diff.lo > tolerance:
+        return f"does not hold: costs {diff} nats/char, more than {tolerance:g}"
+    return f"inconclusive: costs {diff} nats/char, the interval straddles {tolerance:g}"
+
+
+def which_is_lower(diff: Interval, a: str, b: str) -> str:
+    """Which of two losses is lower, given ``diff`` = loss(b) − loss(a) with its interval (or: no difference shown)."""
+    if diff.lo > 0:
+        return f"{a} loses less ({b} − {a} = {diff} nats/char)"
+    if diff.hi < 0:
+        return f"{b} loses less ({b} − {a} = {diff} nats/char)"
+    return f"no difference shown ({b} − {a} = {diff} nats/char, the interval contains 0)"
+
+
 @dataclass
 class QualityRun:
-    """One model trained with random activation at ``p`` (during training only) and its validation losses."""
+    """One model trained with random activation at ``p`` / ``p_head`` (during training only) and its validation losses."""
 
     p: float
     rescale: bool
@@ -43,9 +103,18 @@ class QualityRun:
     val_random: float     # evaluated with random activation kept on (the article: also at generation)
     trainer: GPTTrainer
     session: TrainingSession
+    p_head: float = 1.0
+    dense_batches: list[float] | None = None    # per validation batch, all units and heads on
+    random_batches: list[float] | None = None   # per validation batch, random activation kept on
+
+    @property
+    def label(self) -> str:
+        return (f"p = {self.p:g}" + (f", p_head = {self.p_head:g}" if self.p_head < 1 else "")
+                + ("" if self.rescale else ", no rescale"))
 
     def row(self) -> dict[str, Any]:
-        return {"p (training)": self.p, "rescale 1/p": "yes" if self.rescale else "no", "steps": self.steps,
+        return {"p (training)": self.p, "p_head": self.p_head, "rescale 1/p": "yes" if self.rescale else "no",
+                "steps": self.steps,
                 "val loss, all units at eval": round(self.val_dense, 3),
                 "perplexity": round(perplexity(self.val_dense), 2),
                 "val loss, random at eval too": round(self.val_random, 3),
@@ -55,35 +124,46 @@ class QualityRun:
 
 def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: int = 0, rescale: bool = True,
                   batch_size: int = 16, lr: float = 2e-3, impl: str = "structured",
-                  eval_every: int | None = None, eval_batches: int = 16, curve_batches: int = 4) -> QualityRun:
-    """Train with p active at training only, then measure validation loss with and without it at eval.
+                  eval_every: int | None = None, eval_batches: int = 16, curve_batches: int = 4,
+                  p_head: float = 1.0, warmup: int | None = None, min_lr_ratio: float = 0.1) -> QualityRun:
+    """Train with p (MLP units) and p_head (attention heads) active at training only, with nanoGPT's warm-up and
+    cosine decay of the learning rate over ``steps``, then measure validation loss with and without it at eval.
 
+    warmup: steps of linear warm-up (default ``steps // 20``);
     eval_every / curve_batches: the validation curve during training (default: 8 points of 4 batches);
     eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run)."""
-    settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl)
+    settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
+    warmup = max(1, steps // 20) if warmup is None else warmup
     trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings,
-                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr)
-    session = TrainingSession(trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl),
-                              state={"gpt": trainer})
-    session.run(steps, desc=f"GPT p={p:g}{'' if rescale else ', no rescale'}")
-    val_dense = trainer.evaluate("val", eval_batches)
+                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr,
+                         warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
+    session = TrainingSession(trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl,
+                                                 p_head=p_head), state={"gpt": trainer})
+    session.run(steps, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
+                + ("" if rescale else ", no rescale"))
+    dense = trainer.evaluate_batches("val", eval_batches)
     with evaluating_with(trainer, active_in="both"):
-        val_random = trainer.evaluate("val", eval_batches)
-    return QualityRun(p, rescale, steps, trainer.seconds, val_dense, val_random, trainer, session)
+        rand = trainer.evaluate_batches("val", eval_batches)
+    return QualityRun(p, rescale, steps, trainer.seconds, float(np.mean(dense)), float(np.mean(rand)), trainer,
+                      session, p_head, dense, rand)
 
 
 def selection_rows(trainer: GPTTrainer, fractions: Sequence[float], eval_batches: int = 16) -> list[dict[str, Any]]:
     """Validation loss of one trained model when only a fraction k/n of each MLP's units is kept at eval:
-    k random units (rescaled by 1/p or not) vs the k units of largest |activation| per token (learned)."""
+    k random units (rescaled by 1/p or not) vs the k units of largest |activation| per token (learned).
+    ``"random − top-k"`` is the paired difference (an :class:`Interval`, per validation batch)."""
     full = trainer.evaluate("val", eval_batches)
     rows = []
     for f in fractions:
         row: dict[str, Any] = {"kept k/n": f}
+        per_batch = {}
         for label, sel, rescale in (("random, ×1/p", "random", True), ("random, unscaled", "random", False),
                                     ("top-k |activation|", "topk", False)):
             with evaluating_with(trainer, selection=sel, p=f, rescale=rescale, active_in="both", impl="masked"):
-                row[label] = round(trainer.evaluate("val", eval_batches), 3)
+                per_batch[label] = trainer.evaluate_batches("val", eval_batches)
+            row[label] = round(float(np.mean(per_batch[label])), 3)
         row["all units"] = round(full, 3)
+        row["random − top-k"] = paired_difference(per_batch["top-k |activation|"], per_batch["random, ×1/p"])
         rows.append(row)
     return rows
 

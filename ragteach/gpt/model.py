@@ -2,7 +2,7 @@
 
     logits = W_head · LN(Block_L(… Block_1(E_tok[x] + E_pos[t]) …))
     Block(x) = x' + MLP(LN(x')),   x' = x + Attn(LN(x))         (pre-norm residual blocks)
-    Attn     = softmax(QKᵀ/√d + causal mask) V, over n_head heads
+    Attn     = softmax(QKᵀ/√d + causal mask) V, over n_head heads, each kept with probability p_head (random_heads)
     MLP      = W₂ GELU(W₁x + b₁) + b₂ with hidden units active with probability p (random_activation)
 
 The token embedding takes **integer ids** (the article fed floats to its embedding layer).
@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings
+from ragteach.gpt.random_heads import heads, masked_attention, structured_attention
 from ragteach.gpt.sparse_mlp import RandomActivationMLP
 
 
@@ -39,21 +40,32 @@ class GPTConfig:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head ``softmax(QKᵀ/√d + M) V`` with M = −∞ above the diagonal (no peeking ahead)."""
+    """Multi-head ``softmax(QKᵀ/√d + M) V`` with M = −∞ above the diagonal (no peeking ahead).
 
-    def __init__(self, cfg: GPTConfig) -> None:
+    With a policy whose ``p_head < 1``, each head is kept with probability ``p_head`` per forward call
+    (masked or structured, see :mod:`ragteach.gpt.random_heads`)."""
+
+    def __init__(self, cfg: GPTConfig, policy: ActivationPolicy | None = None) -> None:
         super().__init__()
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.n_head = cfg.n_head
+        self.policy = policy
+        self.last_heads = cfg.n_head  # heads computed by the last forward call
+
+    def heads(self, x: torch.Tensor) -> torch.Tensor:
+        """Every head's output before the output projection: (B, T, C) → (B, n_head, T, C/n_head)."""
+        return heads(x, self.c_attn.weight, self.c_attn.bias, self.n_head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(C, dim=2)                              # 3 × (B, T, C)
-        q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)          # (B, nh, T, hs)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)                     # (B, T, C)
-        return self.c_proj(y)
+        # x: (B, T, C) -> (B, T, C)
+        idx, scale = (None, 1.0) if self.policy is None else self.policy.draw_heads(self.n_head)
+        w = (self.c_attn.weight, self.c_attn.bias, self.c_proj.weight, self.c_proj.bias, self.n_head, idx, scale)
+        if idx is not None and self.policy is not None and self.policy.settings.impl == "masked":
+            self.last_heads = self.n_head
+            return masked_attention(x, *w)
+        self.last_heads = self.n_head if idx is None else idx.numel()
+        return structured_attention(x, *w)
 
 
 class Block(nn.Module):
@@ -62,7 +74,7 @@ class Block(nn.Module):
     def __init__(self, cfg: GPTConfig, policy: ActivationPolicy) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.attn = CausalSelfAttention(cfg)
+        self.attn = CausalSelfAttention(cfg, policy)
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = RandomActivationMLP(cfg.n_embd, cfg.mlp_ratio * cfg.n_embd, policy, bias=cfg.bias)
 

@@ -23,6 +23,10 @@ masks by multiplication. Here both halves are made precise:
 
 λ·Beta(α, β) lies in ``[0, λ]``, so λ is a knob in ``(0, 1]``: **we refuse λ > 1** rather than clip,
 since clipping would silently pile probability mass at p = 1.
+
+**Attention heads** (:mod:`ragteach.gpt.random_heads`): ``p_head`` is the probability that each head of a
+layer is kept, drawn per forward call and layer like the units (same ``active_in``, ``rescale`` and ``impl``);
+``p_head = 1`` (the default) keeps every head and draws nothing, so the unit draws are unchanged.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ SELECTIONS = ("random", "topk")
 
 def activation_knob_list(p: float = 1.0, source: str = "fixed", lam: float = 1.0, alpha: float = 2.0,
                          beta: float = 2.0, rescale: bool = True, active_in: str = "both",
-                         impl: str = "structured") -> list[Knob]:
+                         impl: str = "structured", p_head: float = 1.0) -> list[Knob]:
     """The knobs of random activation; each value is range-checked when set."""
     return [
         Knob("p", p, low=0.0, high=1.0, description="activation probability p", visible_if=("source", ("fixed",))),
@@ -54,6 +58,7 @@ def activation_knob_list(p: float = 1.0, source: str = "fixed", lam: float = 1.0
         Knob("rescale", rescale, kind="bool", description="rescale by 1/p"),
         Knob("active_in", active_in, kind="choice", choices=PHASES, description="random during"),
         Knob("impl", impl, kind="choice", choices=IMPLS, description="implementation"),
+        Knob("p_head", p_head, low=0.0, high=1.0, description="attention heads kept with probability"),
     ]
 
 
@@ -92,6 +97,7 @@ class ActivationSettings:
     rescale: bool = True
     active_in: str = "both"
     impl: str = "structured"
+    p_head: float = 1.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -129,6 +135,8 @@ class ActivationPolicy:
         self.active_now = False   # whether random activation applies to the current call
         self.units_seen = 0       # sum over layers of n (hidden units that exist) this call
         self.units_active = 0     # sum over layers of k (hidden units computed / kept) this call
+        self.heads_seen = 0       # sum over layers of attention heads that exist this call
+        self.heads_active = 0     # sum over layers of attention heads computed / kept this call
 
     def begin(self, training: bool) -> float:
         """Start a forward call: decide whether it is random, draw its p. Returns p (1.0 if inactive)."""
@@ -140,7 +148,7 @@ class ActivationPolicy:
             self.p_now = s.p
         else:
             self.p_now = float(s.lam * self.rng.beta(s.alpha, s.beta))
-        self.units_seen = self.units_active = 0
+        self.units_seen = self.units_active = self.heads_seen = self.heads_active = 0
         return self.p_now
 
     def draw_units(self, n: int) -> tuple[torch.Tensor | None, float]:
@@ -155,6 +163,21 @@ class ActivationPolicy:
         self.units_active += idx.numel()
         scale = 1.0 / p if (self.settings.rescale and p > 0) else 1.0
         return idx, scale
+
+    def draw_heads(self, n_head: int) -> tuple[torch.Tensor | None, float]:
+        """Indices of the kept attention heads of one layer (``None``: all) and the scale ``1/p_head`` or 1.
+
+        Each head is kept with probability ``p_head`` (Bernoulli), one draw shared by the batch and every
+        position; nothing is drawn when random activation is off for this call or ``p_head = 1``."""
+        self.heads_seen += n_head
+        p = self.settings.p_head
+        if not self.active_now or p >= 1.0:
+            self.heads_active += n_head
+            return None, 1.0
+        keep = torch.rand(n_head, generator=self.gen) < p
+        idx = keep.nonzero().squeeze(1)
+        self.heads_active += idx.numel()
+        return idx, (1.0 / p if (self.settings.rescale and p > 0) else 1.0)
 
     def state_dict(self) -> dict[str, Any]:
         st = self.rng.bit_generator.state["state"]

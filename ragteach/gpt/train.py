@@ -3,7 +3,12 @@
 ``trainer(knob_values) -> metrics``: reads p, source, λ, α, β, rescale, active_in, impl (and ``lr``)
 from the knob values, takes one AdamW step on a random batch of training text, and returns
 ``loss`` (train cross-entropy, nats/char), ``p_drawn`` (the p drawn for this step; ``p`` is the knob), ``active`` (fraction of
-hidden units computed) and, every ``eval_every`` steps, ``val_loss`` on fixed validation batches.
+hidden units computed), ``heads`` (fraction of attention heads computed), ``lr_used`` (the learning rate of this step) and, every
+``eval_every`` steps, ``val_loss`` on fixed validation batches.
+
+Learning-rate schedule (nanoGPT's): with ``warmup`` and ``total_steps`` the rate at step s is
+``lr·(s+1)/warmup`` for ``s < warmup``, then ``lr·(r + (1 − r)·½(1 + cos(π·(s − warmup)/(total_steps − warmup))))``
+down to ``r·lr`` (``r = min_lr_ratio``) at ``total_steps`` and after; ``lr`` is the knob (or the constructor's value).
 """
 from __future__ import annotations
 
@@ -31,13 +36,24 @@ class GPTTrainer(Trainer):
 
     def __init__(self, cfg: GPTConfig, data: TextData, batch_size: int = 16, seed: int = 0,
                  settings: ActivationSettings | None = None, eval_every: int = 50, eval_batches: int = 8,
-                 lr: float = 2e-3, weight_decay: float = 0.01) -> None:
+                 lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 0, total_steps: int | None = None,
+                 min_lr_ratio: float = 0.1) -> None:
         if cfg.vocab_size != len(data.vocab):
             raise ValueError(f"cfg.vocab_size ({cfg.vocab_size}) must equal the vocabulary size of the data "
                              f"({len(data.vocab)}); use GPTConfig(vocab_size=len(data.vocab))")
         for name, value in (("batch_size", batch_size), ("eval_every", eval_every), ("eval_batches", eval_batches)):
             check_positive_int(name, value)
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+            raise ValueError(f"warmup must be a whole number of steps >= 0, got {warmup!r}")
+        if total_steps is not None:
+            check_positive_int("total_steps", total_steps)
+            if total_steps <= warmup:
+                raise ValueError(f"total_steps ({total_steps}) must exceed warmup ({warmup}): the cosine decay "
+                                 f"runs from the end of the warm-up to total_steps")
+        if not 0.0 <= min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1] (the final rate as a fraction of lr), got {min_lr_ratio}")
         super().__init__(seed)  # self.rng: training batches
+        self.base_lr, self.warmup, self.total_steps, self.min_lr_ratio = lr, warmup, total_steps, min_lr_ratio
         self.cfg, self.data, self.batch_size = cfg, data, batch_size
         self.eval_every, self.eval_batches = eval_every, eval_batches
         with seeded(seed):  # initial weights
@@ -46,6 +62,16 @@ class GPTTrainer(Trainer):
         self.modules, self.optimizers = {"model": self.model}, {"model": self.opt}
         self.seconds = 0.0  # time spent in training steps (not evaluation)
 
+    def lr_factor(self, step: int) -> float:
+        """The schedule's multiplier of the base rate at ``step`` (1 without warm-up and decay)."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.total_steps is None:
+            return 1.0
+        done = min(1.0, (step - self.warmup) / (self.total_steps - self.warmup))
+        r = self.min_lr_ratio
+        return r + (1 - r) * 0.5 * (1 + math.cos(math.pi * done))
+
     @property
     def settings(self) -> ActivationSettings:
         return self.model.policy.settings
@@ -53,14 +79,16 @@ class GPTTrainer(Trainer):
     def train_step(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: update settings from the knobs, forward, backward, AdamW (refused if not finite)."""
         self.settings.update(k)
-        if "lr" in k:
-            set_lr(self.opt, k["lr"])
+        lr = float(k.get("lr", self.base_lr)) * self.lr_factor(self.steps)
+        if "lr" in k or self.warmup or self.total_steps is not None:
+            set_lr(self.opt, lr)
         started = time.perf_counter()
         self.model.train()
         x, y = self.data.batch("train", self.batch_size, self.cfg.block_size, self.rng)
         _, loss = self.model(x, y)
         pol = self.model.policy
-        metrics = {"loss": loss.item(), "p_drawn": pol.p_now, "active": pol.units_active / max(1, pol.units_seen)}
+        metrics = {"loss": loss.item(), "p_drawn": pol.p_now, "active": pol.units_active / max(1, pol.units_seen),
+                   "heads": pol.heads_active / max(1, pol.heads_seen), "lr_used": self.opt.param_groups[0]["lr"]}
         self.update("model", loss)
         self.seconds += time.perf_counter() - started
         if (self.steps + 1) % self.eval_every == 0:  # self.steps counts this step once it succeeds
@@ -68,14 +96,15 @@ class GPTTrainer(Trainer):
         return metrics
 
     @torch.no_grad()
-    def evaluate(self, split: str = "val", n_batches: int | None = None, seed: int = 1234,
-                 batch_size: int = 32) -> float:
-        """Mean cross-entropy (nats/char) on fixed batches, model in eval mode: random activation is on
-        if ``active_in`` is ``"generate"`` or ``"both"`` (the loss the sampler would see)."""
+    def evaluate_batches(self, split: str = "val", n_batches: int | None = None, seed: int = 1234,
+                         batch_size: int = 32) -> list[float]:
+        """Cross-entropy (nats/char) of each of ``n_batches`` fixed batches (the same batches for every model
+        given the same seed), model in eval mode: random activation is on if ``active_in`` is ``"generate"``
+        or ``"both"`` (the loss the sampler would see). Evaluating never shifts the training run's draws."""
         gen = torch.Generator().manual_seed(seed)
         losses = []
         pol = self.model.policy
-        saved = pol.state_dict()  # evaluating must not shift the training run's random draws
+        saved = pol.state_dict()
         try:
             with eval_mode(self.model):
                 for _ in range(n_batches or self.eval_batches):
@@ -83,6 +112,12 @@ class GPTTrainer(Trainer):
                     losses.append(self.model(x, y)[1].item())
         finally:
             pol.load_state_dict(saved)
+        return losses
+
+    def evaluate(self, split: str = "val", n_batches: int | None = None, seed: int = 1234,
+                 batch_size: int = 32) -> float:
+        """Mean cross-entropy (nats/char) over :meth:`evaluate_batches`."""
+        losses = self.evaluate_batches(split, n_batches, seed, batch_size)
         return sum(losses) / len(losses)
 
     def sample(self, prompt: str = "def ", n_chars: int = 120, seed: int = 0, temperature: float = 0.8) -> str:
