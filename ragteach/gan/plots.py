@@ -1,4 +1,5 @@
-"""Pictures of a GAN: 2D samples over D's decision surface ("GAN Lab"), and digit grids."""
+"""Pictures of a GAN: 2D samples over D's decision surface, GAN Lab's two views (how G warps its input
+space, and the gradient field that moves the samples), and digit grids."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ragteach.data.toy2d import GaussianMixture2D
+from ragteach.gan.losses import G_LOSSES
 from ragteach.gan.train import GANTrainer
+from ragteach.training import eval_mode
 from ragteach.images import plot_digits
 from ragteach.live.preview import Preview, new_figure, trained_with
 from ragteach.metrics.modes import mode_stats
@@ -24,6 +27,66 @@ def decision_surface(trainer: GANTrainer, lim: float, n: int = 50) -> np.ndarray
         # A pack of m copies of the same point: D's opinion of "m samples all here".
         packed = points.repeat_interleave(trainer.cfg.pack, dim=0)
         return torch.sigmoid(trainer.D(packed)).reshape(n, n).cpu().numpy()
+
+
+def generator_manifold(trainer: GANTrainer, lines: int = 15, lim: float = 2.5, points: int = 60) -> np.ndarray:
+    """G's image of a square grid in z-space: ``(2 · lines, points, 2)`` polylines in x-space (GAN Lab's
+    "manifold" view). The lines show how G stretches, folds and squeezes its input plane onto the data."""
+    if trainer.cfg.z_dim != 2:
+        raise ValueError(f"the manifold view needs 2-d noise (z_dim = 2), this generator has z_dim = {trainer.cfg.z_dim}")
+    ticks, along = torch.linspace(-lim, lim, lines), torch.linspace(-lim, lim, points)
+    rows = torch.stack([torch.stack([along, torch.full_like(along, t)], 1) for t in ticks])   # (lines, points, 2)
+    grid = torch.cat([rows, rows.flip(-1)])                                                  # + the columns
+    with torch.no_grad(), eval_mode(trainer.G):
+        out = trainer.G(grid.reshape(-1, 2).to(trainer.device)).cpu()
+    return out.reshape(2 * lines, points, 2).numpy()
+
+
+def generator_gradient_field(trainer: GANTrainer, n: int = 120, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
+    """Where G's next update pushes each generated point: ``(points (n, 2), −∇_x L_G (n, 2))`` with
+    L_G the trainer's generator loss (e.g. −log D(x)) at x = G(z), D held fixed (GAN Lab's gradient view).
+    Uses ``torch.autograd.grad``, so no parameter's ``.grad`` is touched."""
+    with torch.no_grad(), eval_mode(trainer.G):
+        x = trainer.G.sample(n, torch.Generator().manual_seed(seed))
+    x = x.detach().requires_grad_(True)
+    logits = trainer.D(x.repeat_interleave(trainer.cfg.pack, dim=0))  # each point judged as a full pack
+    loss = G_LOSSES[trainer.g_loss_name](logits) * len(logits)       # a sum: one gradient per point
+    (grad,) = torch.autograd.grad(loss, x)
+    return x.detach().cpu().numpy(), (-grad).cpu().numpy()
+
+
+def gan_lab_preview(trainer: GANTrainer, mixture: GaussianMixture2D) -> Preview:
+    """GAN Lab's views, live: left, G's image of a grid in z-space over the real points; right, D(x) as a
+    heat map with the generated points and arrows where G's loss pushes them."""
+    lim = float(mixture.centers.abs().max()) * 1.5
+    real = mixture.sample(400, torch.Generator().manual_seed(0)).numpy()
+
+    def collect(session: Any) -> dict[str, Any]:
+        points, push = generator_gradient_field(trainer)
+        return {"manifold": generator_manifold(trainer), "surface": decision_surface(trainer, lim),
+                "points": points, "push": push, "step": session.step}
+
+    def draw(d: dict[str, Any]) -> Figure:
+        fig, (left, right) = new_figure(4.2, 4.2, ncols=2)
+        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.1, top=0.88, wspace=0.15)
+        left.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.4)
+        for line in d["manifold"]:
+            left.plot(line[:, 0], line[:, 1], color="tab:orange", linewidth=0.6)
+        left.set_title(f"step {d['step']}: G maps a grid of z", fontsize=10)
+        right.imshow(d["surface"], extent=(-lim, lim, -lim, lim), origin="lower", cmap="coolwarm", vmin=0, vmax=1,
+                     alpha=0.6)
+        push = d["push"] / (np.abs(d["push"]).max() + 1e-12)
+        right.quiver(d["points"][:, 0], d["points"][:, 1], push[:, 0], push[:, 1], color="black", width=0.004,
+                     scale=8)
+        right.scatter(d["points"][:, 0], d["points"][:, 1], s=5, c="tab:orange")
+        right.set_title("D(x), and where G's loss moves G(z)", fontsize=10)
+        for ax in (left, right):
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+        return fig
+
+    return Preview("GAN Lab views", collect, draw)
 
 
 def plot_toy(ax: Axes, real: np.ndarray, fake: np.ndarray, surface: np.ndarray | None, lim: float,
