@@ -73,9 +73,10 @@ test-browser: $(TOOLS_STAMP) browser-deps
 # The Jupyter Book site, offline: every notebook executed in FULL mode (what a learner reads is a real result;
 # each page's first output says the mode and machine); any warning (a missing file, a broken
 # cross-reference, a failing cell) fails the build; check_site.py then checks every notebook's page has its
-# outputs. Output: book/_build/html/index.html.
+# outputs. Output: book/_build/html/index.html. PLOTLY_RENDERER=notebook: a plotly figure becomes HTML with plotly.js
+# embedded once per page (offline); the plotly mime type would only add a MyST-NB "unknown mime type" warning.
 book: $(TOOLS_STAMP) $(KERNELSPEC)
-	env -u RAGTEACH_QUICK PLOTLY_RENDERER=plotly_mimetype+notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
+	env -u RAGTEACH_QUICK PLOTLY_RENDERER=notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
 	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
 

@@ -73,7 +73,7 @@ def test_overlapping_or_single_seed_measurements_are_inconclusive():
 def _lruns(real, mirrored, noise):
     return [{"real digits": {"judge: mean top p(y|x)": 0.95, "judge: share ≥ 0.9": 0.9, "VAE: ELBO (nats)": r},
              "mirrored digits": {"judge: mean top p(y|x)": 0.7, "judge: share ≥ 0.9": 0.4, "VAE: ELBO (nats)": m},
-             "uniform noise": {"judge: mean top p(y|x)": 0.6, "judge: share ≥ 0.9": 0.2, "VAE: ELBO (nats)": n}}
+             "uniform noise": {"judge: mean top p(y|x)": 0.6, "judge: share ≥ 0.9": 0.5, "VAE: ELBO (nats)": n}}
             for r, m, n in zip(real, mirrored, noise)]
 
 
@@ -84,7 +84,9 @@ def test_likelihood_verdicts_follow_the_measurements():
     assert close != far
     assert "closer to real digits than to noise" in close[-1]
     assert "closer to noise than to real digits" in far[-1]
-    assert "uniform noise is lower than real digits" in close[1]
+    assert "uniform noise scores lower than real digits" in close[1]
+    assert "mirrored digits score lower than real digits" in close[2]
+    assert "50 %" in close[0] and "0.60" in close[0]
     rows = C.likelihood_rows(close_runs)
     assert [r["images"] for r in rows] == ["real digits", "mirrored digits", "uniform noise"]
     assert rows[0]["VAE: ELBO (nats)"].startswith("-30.0 ± ")

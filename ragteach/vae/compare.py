@@ -228,14 +228,17 @@ def likelihood_rows(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> list[d
     for case in runs[0]:
         row = {"images": case}
         for metric in runs[0][case]:
-            row[metric] = format_interval([r[case][metric] for r in runs], 1 if "ELBO" in metric else 2)
+            values = [r[case][metric] for r in runs]
+            digits = 1 if "ELBO" in metric else 2
+            # the judge is one classifier for every seed: its scores do not vary, so no interval
+            row[metric] = f"{values[0]:.{digits}f}" if len(set(values)) == 1 else format_interval(values, digits)
         rows.append(row)
     return rows
 
 
 # ----------------------------------------------------------------------------- verdicts
 def compare_sentence(what: str, name_a: str, a: Sequence[float], name_b: str, b: Sequence[float],
-                     unit: str = "", higher: str = "higher", lower: str = "lower") -> str:
+                     unit: str = "", higher: str = "is higher", lower: str = "is lower") -> str:
     """'<what>: A is higher than B (difference d ± h)' when the Welch interval excludes 0, else inconclusive."""
     d, h = difference(a, b)
     diff = f"{d:+.1f}{unit} (1 seed each, no interval)" if math.isinf(h) else f"{d:+.1f} ± {h:.1f}{unit}"
@@ -245,18 +248,18 @@ def compare_sentence(what: str, name_a: str, a: Sequence[float], name_b: str, b:
     if s == 0:
         return (f"{what}: no clear difference between {name_a} and {name_b} at {min(len(a), len(b))} seeds "
                 f"(difference {diff}) — inconclusive.")
-    return f"{what}: {name_a} is {higher if s > 0 else lower} than {name_b} (difference {diff})."
+    return f"{what}: {name_a} {higher if s > 0 else lower} than {name_b} (difference {diff})."
 
 
 def against_sentence(what: str, values: Sequence[float], reference: float, ref_name: str, unit: str = "",
-                     above: str = "above", below: str = "below") -> str:
+                     above: str = "is above", below: str = "is below") -> str:
     """'<what> x̄ ± h is above/below <reference>' when the t-interval excludes it, else inconclusive."""
     m, h = interval(values)
     shown = f"{m:.1f}{unit} (1 seed, no interval)" if math.isinf(h) else f"{m:.1f} ± {h:.1f}{unit}"
     s = sign(m - reference, h)
     if s == 0:
         return f"{what} {shown} cannot be told apart from {ref_name} ({reference:.1f}{unit}) — inconclusive."
-    return f"{what} {shown} is {above if s > 0 else below} {ref_name} ({reference:.1f}{unit})."
+    return f"{what} {shown} {above if s > 0 else below} {ref_name} ({reference:.1f}{unit})."
 
 
 def trade_off_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]], real: Mapping[str, float],
@@ -269,12 +272,12 @@ def trade_off_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]], real: 
         compare_sentence("Class coverage", GAN, v(GAN, "classes"), VAE16, v(VAE16, "classes"), " classes",
                          "covers more classes", "covers fewer classes"),
         compare_sentence("Diversity / real", GAN, v(GAN, "diversity / real"), VAE16, v(VAE16, "diversity / real"),
-                         "", "more diverse", "less diverse"),
+                         "", "is more diverse", "is less diverse"),
     ]
     acc = v(CGAN, "conditional accuracy %")
     if acc:
         out.append(against_sentence("The conditional GAN's conditional accuracy", acc, chance, "chance", " %"))
-        out.append(against_sentence("It", acc, real["conditional accuracy %"],
+        out.append(against_sentence("Its conditional accuracy", acc, real["conditional accuracy %"],
                                     "the judge's accuracy on real held-out digits", " %"))
         m, h = interval(acc)
         if sign(m - chance, h) > 0:
@@ -290,14 +293,19 @@ def likelihood_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> li
     elbo = lambda case: [r[case]["VAE: ELBO (nats)"] for r in runs]  # noqa: E731
     top = lambda case: [r[case]["judge: mean top p(y|x)"] for r in runs]  # noqa: E731
     real, mirrored, noise = elbo("real digits"), elbo("mirrored digits"), elbo("uniform noise")
-    out = [f"The judge's mean top p(y|x) on uniform noise is {format_interval(top('uniform noise'), 2)} "
-           f"(real digits: {format_interval(top('real digits'), 2)}): it always spreads its belief over the "
-           "10 classes, whatever the image.",
-           compare_sentence("ELBO per image", "uniform noise", noise, "real digits", real, " nats")]
+    share = lambda case: [r[case]["judge: share ≥ 0.9"] for r in runs]  # noqa: E731
+    out = [f"The judge (one classifier, the same for every seed) gives uniform noise a mean top p(y|x) of "
+           f"{statistics.fmean(top('uniform noise')):.2f} and p ≥ 0.9 to {100 * statistics.fmean(share('uniform noise')):.0f} % "
+           f"of the noise images (real digits: {statistics.fmean(top('real digits')):.2f} and "
+           f"{100 * statistics.fmean(share('real digits')):.0f} %): p(y|x) sums to 1 over the 10 classes whatever the "
+           "image, so it cannot say that an image is no digit.",
+           compare_sentence("ELBO per image", "uniform noise", noise, "real digits", real, " nats",
+                            "scores higher", "scores lower")]
     gap = statistics.fmean(real) - statistics.fmean(noise)
     d, h = difference(mirrored, real)
     share = (-d / gap) if gap > 0 else math.nan
-    out.append(compare_sentence("ELBO per image", "mirrored digits", mirrored, "real digits", real, " nats"))
+    out.append(compare_sentence("ELBO per image", "mirrored digits", mirrored, "real digits", real, " nats",
+                                "score higher", "score lower"))
     if gap > 0 and math.isfinite(share):
         out.append(f"Mirrored digits lie {100 * share:.0f} % of the way from real digits down to noise: "
                    + ("closer to real digits than to noise, although the model never saw a mirrored digit."
