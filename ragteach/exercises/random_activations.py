@@ -11,27 +11,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from torch.utils.flop_counter import FlopCounterMode
 
 from ragteach.exercises.checking import Exercise, Mistake, reveal
-
-
-def count_flops(fn: Callable[[], Any]) -> int:
-    """FLOPs of ``fn()`` by torch's own counter (a multiply-add counts 2)."""
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
-
-
-def masked_mlp(x: torch.Tensor, w_fc: torch.Tensor, b_fc: torch.Tensor, w_proj: torch.Tensor, b_proj: torch.Tensor,
-               idx: torch.Tensor | None) -> torch.Tensor:
-    """The article's way: compute all n units, zero those not in idx (None: the dense MLP), project back."""
-    h = F.gelu(F.linear(x, w_fc, b_fc))
-    if idx is not None:
-        mask = torch.zeros(w_fc.shape[0], dtype=h.dtype)
-        mask[idx] = 1
-        h = h * mask
-    return F.linear(h, w_proj, b_proj)
+from ragteach.gpt.bench import count_flops
+from ragteach.gpt.sparse_mlp import masked_mlp
 
 
 # ---- reference solutions (the answer key) ------------------------------------------------------------------------

@@ -23,11 +23,10 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-
-from ragteach.training import seeded
 import torch.nn.functional as F
 
 from ragteach.retrieval.text import BOS, EOS, Vocab
+from ragteach.training import seeded
 
 FLOOR = -30.0  # log-prob of a token neither in the document nor in the output vocabulary
 NEG = -1e9      # "impossible" without the NaN gradients of -inf
