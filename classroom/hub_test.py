@@ -90,7 +90,6 @@ class Hub:
         self.port, self.api_port, self.proxy_api_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(12)
-        self.service_token = secrets.token_hex(24)
         self.log_path = state / "jupyterhub.log"
         singleuser = Path(sys.executable).with_name("jupyterhub-singleuser")
         hub_exe = Path(sys.executable).with_name("jupyterhub")
@@ -102,7 +101,7 @@ class Hub:
         self.env = dict(os.environ,
                         RAGTEACH_HUB_DIR=str(state), RAGTEACH_HUB_PORT=str(self.port),
                         RAGTEACH_HUB_API_PORT=str(self.api_port), RAGTEACH_PROXY_API_PORT=str(self.proxy_api_port),
-                        RAGTEACH_HUB_PASSWORD=self.password, RAGTEACH_HUB_SERVICE_TOKEN=self.service_token,
+                        RAGTEACH_HUB_PASSWORD=self.password,
                         RAGTEACH_CHP=str(chp), RAGTEACH_SINGLEUSER=str(singleuser),
                         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         self.env.pop("RAGTEACH_QUICK", None)          # only the learners' servers get quick mode (config)
@@ -389,7 +388,8 @@ def report(results: list[Result], usage: dict[str, Usage], wall: float, sampler:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--learners", type=int, default=10, help="how many learners log in at once (default 10)")
-    ap.add_argument("--timeout", type=float, default=900, help="seconds for the whole class (default 900)")
+    ap.add_argument("--timeout", type=float, help="seconds for the whole class (default 300 + 60 per learner, "
+                    "at least 600)")
     ap.add_argument("--chp", type=Path, default=Path(os.environ.get("RAGTEACH_CHP", DEFAULT_CHP)),
                     help="the configurable-http-proxy executable")
     ap.add_argument("--notebook", type=Path, default=NOTEBOOK, help="the notebook every learner runs")
@@ -402,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         notebook = json.loads(args.notebook.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         ap.error(f"--notebook {args.notebook}: cannot read it as a notebook ({exc})")
+    if args.timeout is None:
+        args.timeout = max(600.0, 300.0 + 60.0 * args.learners)
     if args.timeout <= 0:
         ap.error(f"--timeout must be positive, got {args.timeout}")
 

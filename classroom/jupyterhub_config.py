@@ -14,10 +14,9 @@ A real hub, the way a small class would run one on a single machine, except that
 
 Read from the environment (all required): ``RAGTEACH_HUB_DIR`` (state: database, cookie secret, homes),
 ``RAGTEACH_HUB_PORT`` (the public proxy port), ``RAGTEACH_HUB_API_PORT`` (the hub's own port),
-``RAGTEACH_PROXY_API_PORT``, ``RAGTEACH_HUB_PASSWORD`` (the class password), ``RAGTEACH_HUB_SERVICE_TOKEN``
-(the token of the test's ``classroom-test`` service, which may mint learner tokens and stop servers),
-``RAGTEACH_CHP`` (the configurable-http-proxy executable) and ``RAGTEACH_SINGLEUSER`` (the
-``jupyterhub-singleuser`` executable of the environment that has ragteach installed).
+``RAGTEACH_PROXY_API_PORT``, ``RAGTEACH_HUB_PASSWORD`` (the class password), ``RAGTEACH_CHP`` (the
+configurable-http-proxy executable) and ``RAGTEACH_SINGLEUSER`` (the ``jupyterhub-singleuser`` executable of
+the environment that has ragteach installed). Learners get their API tokens from their own login session.
 """
 import os
 
@@ -52,10 +51,3 @@ c.Spawner.start_timeout = 300            # ten servers starting at once on two c
 c.Spawner.http_timeout = 300
 c.Spawner.default_url = "/lab"
 
-c.JupyterHub.services = [{"name": "classroom-test", "api_token": env["RAGTEACH_HUB_SERVICE_TOKEN"]}]
-c.JupyterHub.load_roles = [{
-    "name": "classroom-test",
-    "description": "mint each learner's API token, read and stop their servers",
-    "scopes": ["tokens", "admin:servers", "read:users"],
-    "services": ["classroom-test"],
-}]
