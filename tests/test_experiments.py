@@ -100,3 +100,20 @@ def test_longer_verdict_says_whether_the_budget_limited_the_table():
     rose, flat = longer_verdict(short, long_), longer_verdict(short, short)
     assert rose.startswith("6 instead of 3 steps") and "modes rose" in rose and "share rose" in rose
     assert "did not change clearly" in flat and rose != flat
+
+
+def test_schedule_lowers_each_rate_from_its_own_start():
+    from ragteach.gan.experiments import Schedule
+
+    s = Schedule(1e-5, 0.5, "exp", updates=4)
+    chunks = s.chunks(40, 10)
+    assert [c[1] for c in chunks] == [10, 10, 5, 5, 5, 5] and [c[2] for c in chunks] == [True, True, False, True, False, True]
+    assert s.rate(1e-3, 19, 40) == 1e-3 and s.rate(1e-3, 30, 40) == pytest.approx(1e-4)
+    assert s.rate(4e-3, 20, 40) == 4e-3 and Schedule(1e-4).rate(2e-3, 35, 40) == 1e-4
+    run = train_toy(ring(), steps=20, eval_every=10, batch_size=16, sharpen_lr=1e-5, sharpen_fraction=0.5,
+                    lr_decay="exp", lr_g=2e-3, lr_d=1e-3)
+    lr_g, lr_d = run.session.metric("lr_g"), run.session.metric("lr_d")
+    assert lr_g[:10] == [2e-3] * 10 and lr_d[:10] == [1e-3] * 10        # each keeps its own value
+    assert lr_g[-1] < 2e-3 and lr_d[-1] < 1e-3 and lr_g[-1] > lr_d[-1] > 1e-5
+    with pytest.raises(ValueError, match="lr_decay"):
+        Schedule(1e-4, decay="cosine")

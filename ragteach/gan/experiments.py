@@ -14,8 +14,8 @@ from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
-from ragteach.training import check_positive_int
 from ragteach.metrics.modes import ModeStats, mode_stats
+from ragteach.training import check_positive_int
 
 
 @dataclass
@@ -50,46 +50,48 @@ class ToyRun:
 
 @dataclass(frozen=True)
 class Schedule:
-    """The toy runs' learning rate: ``lr`` until the last ``fraction`` of the steps, then ``low``, reached
-    either at once (``decay="step"``) or geometrically (``decay="exp"``: lr_t = lr · (low/lr)^((t − t0)/(T − t0)),
-    updated every ``every`` steps). A large rate finds the modes, a small one puts the samples onto them."""
+    """The toy runs' learning rates: each knob keeps its starting value lr0 until the last ``fraction`` of
+    the steps, then falls to ``low``, at once (``decay="step"``) or geometrically (``decay="exp"``:
+    lr_t = lr0 · (low/lr0)^((t − t0)/(T − t0)), updated ``updates`` times). A large rate finds the
+    modes, a small one puts the samples onto them. ``low=None``: no change."""
 
-    lr: float
     low: float | None = None
     fraction: float = 0.25
     decay: str = "step"
-    every: int = 50
+    updates: int = 50
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError(f"sharpen_fraction must be in [0, 1], got {self.fraction}")
         if self.decay not in ("step", "exp"):
             raise ValueError(f"lr_decay must be 'step' or 'exp', got {self.decay!r}")
+        if self.low is not None and not self.low > 0:
+            raise ValueError(f"sharpen_lr must be > 0, got {self.low}")
 
     def start(self, steps: int) -> int:
-        """The step at which the rate starts to fall."""
+        """The step at which the rates start to fall."""
         return steps - int(self.fraction * steps) if self.low is not None else steps
 
-    def rate(self, step: int, steps: int) -> float:
+    def rate(self, lr0: float, step: int, steps: int) -> float:
         t0 = self.start(steps)
         if self.low is None or step < t0:
-            return self.lr
+            return lr0
         if self.decay == "step":
             return self.low
-        return self.lr * (self.low / self.lr) ** ((step - t0) / max(1, steps - t0))
+        return lr0 * (self.low / lr0) ** ((step - t0) / max(1, steps - t0))
 
-    def chunks(self, steps: int, eval_every: int) -> list[tuple[int, float, bool]]:
-        """(length, learning rate, evaluate after?) for every stretch of constant rate."""
-        cuts = set(range(eval_every, steps, eval_every)) | {steps}
+    def chunks(self, steps: int, eval_every: int) -> list[tuple[int, int, bool]]:
+        """(first step, length, evaluate after?) for every stretch of constant rates."""
+        evals = set(range(eval_every, steps, eval_every)) | {steps}
+        cuts = set(evals)
         t0 = self.start(steps)
         if 0 < t0 < steps:
             cuts.add(t0)
             if self.decay == "exp":
-                cuts |= set(range(t0, steps, self.every))
-        evals = set(range(eval_every, steps, eval_every)) | {steps}
+                cuts |= set(range(t0, steps, max(1, (steps - t0) // self.updates)))
         out, done = [], 0
         for end in sorted(cuts):
-            out.append((end - done, self.rate(done, steps), end in evals))
+            out.append((done, end - done, end in evals))
             done = end
         return out
 
@@ -99,9 +101,11 @@ def _train_chunks(session: TrainingSession, schedule: Schedule, steps: int, eval
     """Run ``session`` through the schedule, calling ``score()`` after every evaluation stretch."""
     check_positive_int("steps", steps)
     check_positive_int("eval_every", eval_every)
-    for length, lr, evaluate in schedule.chunks(steps, eval_every):
-        if session.knobs.snapshot()["lr_g"] != lr or session.knobs.snapshot()["lr_d"] != lr:
-            session.knobs.update(lr_g=lr, lr_d=lr)
+    start = session.knobs.snapshot()
+    lr0 = {"lr_g": start["lr_g"], "lr_d": start["lr_d"]}
+    for first, length, evaluate in schedule.chunks(steps, eval_every):
+        if first >= schedule.start(steps):
+            session.knobs.update(**{k: schedule.rate(v, first, steps) for k, v in lr0.items()})
         session.run(length, progress=progress, desc=desc)
         if evaluate:
             score()
@@ -125,7 +129,7 @@ def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, se
                          **(trainer_kw or {}))
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
     run = ToyRun(method, mixture.name, seed, session=session, data=mixture)
-    schedule = Schedule(session.knobs.snapshot()["lr_g"], sharpen_lr, sharpen_fraction, lr_decay)
+    schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
 
     def score() -> None:
         stats: ModeStats = mode_stats(trainer.sample(n_eval), mixture)
@@ -164,7 +168,7 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
                                 batch_size=batch_size * pack)
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
     runs = [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
-    schedule = Schedule(session.knobs.snapshot()["lr_g"], sharpen_lr, sharpen_fraction, lr_decay)
+    schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
 
     def score() -> None:
         for run, (mix, _), x in zip(runs, pairs, trainer.sample(n_eval)):
