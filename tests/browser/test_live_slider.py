@@ -7,7 +7,7 @@ menu, waits for the sliders, drags the label-flip probability slider (p) with th
 trains, and checks that
 
   (a) the kernel-side knob took the value the slider shows, and training steps used it;
-  (b) the preview image changed after the move, while training ran;
+  (b) every preview image (samples, GAN Lab views, losses) changed after the move, while training ran;
   (c) no error output, widget error or uncaught page error appeared.
 
 Screenshots and logs go to ``artifacts/browser/``. Run with ``make test-browser`` (``make test`` calls it).
@@ -305,9 +305,9 @@ def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> No
     timings["slider_moved_s"] = time.perf_counter() - t0
     images = page.locator(".jp-OutputArea-output", has=slider).first.locator("img.widget-image")
     after_move = [image_digest(img) for img in images.all()]
-    assert len(after_move) == 2, f"expected 2 preview images, found {len(after_move)}"
+    assert len(after_move) == 3, f"expected 3 preview images, found {len(after_move)}"
 
-    # (b) both previews (samples, loss curves) are redrawn after the move while training runs. The view
+    # (b) all previews (samples, GAN Lab views, loss curves) are redrawn after the move while training runs. The view
     # throttles redraws to 9x the last drawing's time, which is seconds on 2 busy cores: allow 90 s.
     deadline, changed = time.monotonic() + 90, False
     while time.monotonic() < deadline and not changed:
