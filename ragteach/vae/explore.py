@@ -91,7 +91,8 @@ def _hover_grid(xs: np.ndarray, ys: np.ndarray, images: torch.Tensor, name: str,
 
 def _layout(fig: go.Figure, title: str, x_range: tuple[float, float], y_range: tuple[float, float],
             xlabel: str, ylabel: str) -> None:
-    fig.update_layout(title=title, width=720, height=640, template="plotly_white", hovermode="closest",
+    # hoverdistance −1: wherever the mouse is, the nearest point (a test digit or a grid cell) shows its digit
+    fig.update_layout(title=title, width=720, height=640, template="plotly_white", hovermode="closest", hoverdistance=-1,
                       hoverlabel=dict(font=dict(family=MONO, size=13), bgcolor="white"),
                       legend=dict(title="test digit", itemsizing="constant"), margin=dict(l=50, r=20, t=80, b=50))
     fig.update_xaxes(range=list(x_range), title=xlabel, showgrid=False, zeroline=False)
