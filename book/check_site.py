@@ -19,6 +19,8 @@ HTML = ROOT / "book" / "_build" / "html"
 # When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
 # training; 04: the question/document embedding map).
 PLOTLY_FIGURES: dict[str, int] = {
+    "01_gan_basics": 1,                  # every toy run's modes and high-quality share over training
+    "04_retrieval_generation": 1,        # the question/document embedding map
     "05_generative_models_compared": 2,  # the VAE latent explorer and the conditional GAN's class explorer
 }
 
