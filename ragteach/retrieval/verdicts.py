@@ -1,0 +1,78 @@
+"""Notebook 04's verdicts, computed from its measurements (never written as prose).
+
+Exact-match rates are shares of n questions, so two models are compared with the normal-approximation 95 %
+interval of a difference of two proportions, ``Δ ± 1.96·sqrt(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂)`` (the same questions
+are asked of both, so this is conservative). A verdict is "holds" when the whole interval favours the claim,
+"does not hold" when it is wholly against it, and "inconclusive" otherwise.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Sequence
+
+Z95 = 1.96
+
+
+def proportion_gap(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
+    """(p1 − p2, half-width of its 95 % interval) for shares p1 of n1 and p2 of n2."""
+    for p, n in ((p1, n1), (p2, n2)):
+        if not 0 <= p <= 1 or n < 1:
+            raise ValueError(f"shares must be in [0, 1] over n >= 1 questions, got {p} over {n}")
+    return p1 - p2, Z95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+
+
+def word(low: float, high: float) -> str:
+    """'holds' if the interval [low, high] of (claimed better − other) is above 0, 'does not hold' if below."""
+    return "holds" if low > 0 else "does not hold" if high < 0 else "inconclusive"
+
+
+def retrieval_helps(rag_em: float, closed_em: float, n: int) -> str:
+    """Does retrieval + generation beat the same generator closed-book on held-out questions?"""
+    gap, half = proportion_gap(rag_em, n, closed_em, n)
+    return f"{word(gap - half, gap + half)}: +{100 * gap:.1f} ± {100 * half:.1f} points (95 % interval, n = {n})"
+
+
+def retrievers_verdict(recall: Sequence[dict], k_needed: float = 0.2) -> str:
+    """Which retrievers find the gold document in the top 5 at least 90 % of the time, and whether the
+    top-1 of a word-matching retriever falls far (more than ``k_needed``) below its top-5."""
+    ok = [r["retriever"] for r in recall if r["recall@5"] >= 0.9]
+    text = f"{len(ok)} of {len(recall)} reach recall@5 ≥ 90 %" + (f" ({', '.join(ok)})" if ok else "")
+    sparse = [r for r in recall if r["retriever"] in ("bm25", "tfidf")]
+    gaps = [(r["recall@5"] - r["recall@1"], r["retriever"]) for r in sparse]
+    if gaps and max(gaps)[0] > k_needed:
+        gap, name = max(gaps)
+        text += f"; {name}'s first document is right {gap:.0%} less often than its top 5: K > 1 matters"
+    return text
+
+
+def learned_to_retrieve(p_gold: Sequence[float], window: int = 20) -> str:
+    """Did p(gold document | x) rise during joint training? Welch 95 % interval of (mean of the last
+    ``window`` steps − mean of the first ``window``)."""
+    if len(p_gold) < 2 * window:
+        return f"inconclusive: only {len(p_gold)} steps (need {2 * window})"
+    first, last = list(p_gold[:window]), list(p_gold[-window:])
+    gap = statistics.mean(last) - statistics.mean(first)
+    half = Z95 * math.sqrt(statistics.variance(first) / window + statistics.variance(last) / window)
+    return (f"{word(gap - half, gap + half)}: p(gold doc|x) {statistics.mean(first):.2f} → {statistics.mean(last):.2f} "
+            f"({gap:+.2f} ± {half:.2f}), learned from the answer loss alone")
+
+
+def marginals_differ(seq_tok: Sequence[tuple[str, float, float]], n: int) -> str:
+    """RAG-Sequence vs RAG-Token exact match per retriever: does either win beyond its interval anywhere?"""
+    parts = []
+    for retriever, seq, tok in seq_tok:
+        gap, half = proportion_gap(tok, n, seq, n)
+        parts.append(f"{retriever}: token − sequence {100 * gap:+.1f} ± {100 * half:.1f}")
+    clear = [p for (r, s, t), p in zip(seq_tok, parts)
+             if abs(t - s) > proportion_gap(t, n, s, n)[1]]
+    head = f"differ beyond the interval for {len(clear)} of {len(seq_tok)} retrievers" if clear else \
+        "inconclusive: no EM difference beyond its interval (the two sums themselves differ: tested)"
+    return head + " (" + "; ".join(parts) + ")"
+
+
+def swap_verdict(new_index: float, old_index: float, n: int) -> str:
+    """Does re-indexing alone (no retraining) make answers follow the edited facts?"""
+    gap, half = proportion_gap(new_index, n, old_index, n)
+    return (f"{word(gap - half, gap + half)}: {new_index:.0%} follow the edit with the new index vs {old_index:.0%} "
+            f"with the old ({100 * gap:+.0f} ± {100 * half:.0f} points, n = {n})")
