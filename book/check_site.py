@@ -2,9 +2,9 @@
 
 Checks that each notebooks/*.ipynb has book/_build/html/notebooks/<name>.html, that each page whose notebook
 draws figures (plt.show, plot_*, display of a figure) contains images, that no page shows a traceback, and
-that widget views became the static note + snapshot, and that each page listed in ``PLOTLY_FIGURES`` draws at
-least that many interactive plotly figures with plotly.js embedded in the page (not fetched from a CDN, so the site
-works offline). Exit status 1 with a list of problems otherwise.
+that widget views became the static note + snapshot, that no Markdown table is left as raw | text, and that
+each page listed in ``PLOTLY_FIGURES`` draws at least that many interactive plotly figures with plotly.js embedded
+in the page (not fetched from a CDN, so the site works offline). Exit status 1 with a list of problems otherwise.
 """
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ PLOTLY_FIGURES: dict[str, int] = {
     "05_generative_models_compared": 2,  # the VAE latent explorer and the conditional GAN's class explorer
 }
 
+# a Markdown table output left as a paragraph of text: its delimiter row inside <p> (CommonMark turns --- into an em
+# dash); code that builds such a table (inside highlighted <pre> blocks) does not match
+RAW_TABLE = re.compile(r"<p>[^<]*\|(?:-{3,}|—)\|(?:-{3,}|—)\|")
 PLOTLY_DIV = 'class="plotly-graph-div"'
 PLOTLY_JS_BANNER = re.compile(r"\* plotly\.js v\d")  # the licence banner that opens the embedded library
 PLOTLY_CDN = re.compile(r"<script[^>]+src=\"https?://cdn\.plot\.ly|import \"https?://cdn\.plot\.ly")
@@ -71,6 +74,9 @@ def main() -> int:
             problems.append(f"{nb.name}: its page shows a traceback")
         if "LiveView(" in source and "ragteach-widget-note" not in text:
             problems.append(f"{nb.name}: a live widget has no static note/snapshot on its page")
+        if RAW_TABLE.search(text):
+            problems.append(f"{nb.name}: its page shows a Markdown table as raw text (| pipes): a header cell with an "
+                            "unescaped |, or nb_render_markdown_format is not gfm in book/_config.yml")
         if "application/vnd.jupyter.widget-view+json" in text:
             problems.append(f"{nb.name}: a widget view was left for a CDN widget manager")
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))

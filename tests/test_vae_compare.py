@@ -71,9 +71,9 @@ def test_overlapping_or_single_seed_measurements_are_inconclusive():
 
 
 def _lruns(real, mirrored, noise):
-    return [{"real digits": {"judge: mean top p(y|x)": 0.95, "judge: share ≥ 0.9": 0.9, "VAE: ELBO (nats)": r},
-             "mirrored digits": {"judge: mean top p(y|x)": 0.7, "judge: share ≥ 0.9": 0.4, "VAE: ELBO (nats)": m},
-             "uniform noise": {"judge: mean top p(y|x)": 0.6, "judge: share ≥ 0.9": 0.5, "VAE: ELBO (nats)": n}}
+    return [{"real digits": {"judge: mean top class probability": 0.95, "judge: share ≥ 0.9": 0.9, "VAE: ELBO (nats)": r},
+             "mirrored digits": {"judge: mean top class probability": 0.7, "judge: share ≥ 0.9": 0.4, "VAE: ELBO (nats)": m},
+             "uniform noise": {"judge: mean top class probability": 0.6, "judge: share ≥ 0.9": 0.5, "VAE: ELBO (nats)": n}}
             for r, m, n in zip(real, mirrored, noise)]
 
 
@@ -195,3 +195,18 @@ def test_explorers_and_comparison_do_not_import_jupyter():
     code = ("import sys, ragteach.vae.explore, ragteach.vae.compare; "
             "bad = [m for m in ('ipywidgets', 'IPython', 'ipykernel') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bullets_wrap_each_sentence():
+    text = C.bullets(["a " * 80, "short"], width=40)
+    lines = text.split("\n")
+    assert all(len(line) <= 40 for line in lines)
+    assert lines[0].startswith("• ") and lines[1].startswith("  ") and lines[-1] == "• short"
+
+
+def test_site_check_finds_tables_left_as_raw_text():
+    cs = _check_site()
+    assert cs.RAW_TABLE.search("<p>| a | b |\n|—|—|\n| 1 | 2 |</p>")
+    assert cs.RAW_TABLE.search("<p>| a | b |\n|---|---|</p>")
+    assert not cs.RAW_TABLE.search('<pre><span class="s2">&quot;| a | b |&quot;, &quot;|---|---|&quot;</span></pre>')
+    assert not cs.RAW_TABLE.search("<table><tr><th>a</th></tr></table> a --- b")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -145,7 +146,8 @@ def likelihood_scores(judge: DigitJudge, trainer: VAETrainer, cases: Mapping[str
     out = {}
     for name, x in cases.items():
         p = judge.proba(x).max(1)
-        out[name] = {"judge: mean top p(y|x)": float(p.mean()), "judge: share ≥ 0.9": float((p >= 0.9).mean()),
+        out[name] = {"judge: mean top class probability": float(p.mean()),
+                     "judge: share ≥ 0.9": float((p >= 0.9).mean()),
                      "VAE: ELBO (nats)": float(elbo_per_image(trainer, x).mean())}
     return out
 
@@ -237,14 +239,20 @@ def likelihood_rows(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> list[d
 
 
 # ----------------------------------------------------------------------------- verdicts
+def bullets(sentences: Sequence[str], width: int = 100) -> str:
+    """Sentences as a bulleted list wrapped at ``width`` characters (readable on a page, not one long line)."""
+    return "\n".join(textwrap.fill(s, width, initial_indent="• ", subsequent_indent="  ") for s in sentences)
+
+
 def compare_sentence(what: str, name_a: str, a: Sequence[float], name_b: str, b: Sequence[float],
-                     unit: str = "", higher: str = "is higher", lower: str = "is lower") -> str:
+                     unit: str = "", higher: str = "is higher", lower: str = "is lower", digits: int = 1) -> str:
     """'<what>: A is higher than B (difference d ± h)' when the Welch interval excludes 0, else inconclusive."""
     d, h = difference(a, b)
-    diff = f"{d:+.1f}{unit} (1 seed each, no interval)" if math.isinf(h) else f"{d:+.1f} ± {h:.1f}{unit}"
+    diff = (f"{d:+.{digits}f}{unit} (1 seed each, no interval)" if math.isinf(h)
+            else f"{d:+.{digits}f} ± {h:.{digits}f}{unit}")
     s = sign(d, h)
     if d == 0 and h == 0:
-        return f"{what}: {name_a} and {name_b} are equal in every seed ({statistics.fmean(a):.1f}{unit})."
+        return f"{what}: {name_a} and {name_b} are equal in every seed ({statistics.fmean(a):.{digits}f}{unit})."
     if s == 0:
         return (f"{what}: no clear difference between {name_a} and {name_b} at {min(len(a), len(b))} seeds "
                 f"(difference {diff}) — inconclusive.")
@@ -272,7 +280,7 @@ def trade_off_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]], real: 
         compare_sentence("Class coverage", GAN, v(GAN, "classes"), VAE16, v(VAE16, "classes"), " classes",
                          "covers more classes", "covers fewer classes"),
         compare_sentence("Diversity / real", GAN, v(GAN, "diversity / real"), VAE16, v(VAE16, "diversity / real"),
-                         "", "is more diverse", "is less diverse"),
+                         "", "is more diverse", "is less diverse", digits=2),
     ]
     acc = v(CGAN, "conditional accuracy %")
     if acc:
@@ -291,7 +299,7 @@ def trade_off_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]], real: 
 def likelihood_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> list[str]:
     """Sentences on p(y|x) vs p(x) from :func:`likelihood_scores` of one or more seeds."""
     elbo = lambda case: [r[case]["VAE: ELBO (nats)"] for r in runs]  # noqa: E731
-    top = lambda case: [r[case]["judge: mean top p(y|x)"] for r in runs]  # noqa: E731
+    top = lambda case: [r[case]["judge: mean top class probability"] for r in runs]  # noqa: E731
     real, mirrored, noise = elbo("real digits"), elbo("mirrored digits"), elbo("uniform noise")
     share = lambda case: [r[case]["judge: share ≥ 0.9"] for r in runs]  # noqa: E731
     out = [f"The judge (one classifier, the same for every seed) gives uniform noise a mean top p(y|x) of "
