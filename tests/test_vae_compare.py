@@ -210,3 +210,42 @@ def test_site_check_finds_tables_left_as_raw_text():
     assert cs.RAW_TABLE.search("<p>| a | b |\n|---|---|</p>")
     assert not cs.RAW_TABLE.search('<pre><span class="s2">&quot;| a | b |&quot;, &quot;|---|---|&quot;</span></pre>')
     assert not cs.RAW_TABLE.search("<table><tr><th>a</th></tr></table> a --- b")
+
+
+class CentroidJudge:
+    """A cheap stand-in for DigitJudge with the same interface: softmax over negative distances to class means."""
+
+    def __init__(self, x, y):
+        self.centres = torch.stack([x[y == k].mean(0) for k in range(10)])
+
+    def proba(self, x):
+        logits = -torch.cdist(torch.as_tensor(x).float(), self.centres)
+        return torch.softmax(4 * logits, dim=1).numpy()
+
+    def accuracy(self, x, y):
+        return float((self.proba(x).argmax(1) == np.asarray(y)).mean())
+
+
+def test_score_models_measures_each_model():
+    from ragteach.data.digits import load_digits
+    from ragteach.live.session import TrainingSession
+
+    digits = load_digits()
+    judge = CentroidJudge(digits.x_train, digits.y_train)
+    trainers = {}
+    for name, (trainer, knobs) in C.make_trainers(digits, seed=0).items():
+        TrainingSession(trainer, knobs).run(5, progress=False)
+        trainers[name] = trainer
+    scores = C.score_models(judge, digits, trainers, {C.GAN: 1.5})
+    assert set(scores) == {C.GAN, C.CGAN, C.VAE16}
+    x, labels = C.sample(trainers[C.CGAN])
+    assert len(x) == C.N_SAMPLES and (torch.bincount(labels) == C.N_SAMPLES // 10).all()
+    expected = 100 * float((judge.proba(x).argmax(1) == labels.numpy()).mean())
+    assert scores[C.CGAN]["conditional accuracy %"] == pytest.approx(expected)
+    assert "conditional accuracy %" not in scores[C.GAN] and scores[C.GAN]["train s"] == 1.5
+    assert {"reconstruction mse", "test ELBO (nats)"} <= set(scores[C.VAE16])
+    assert all(0 <= s["confident %"] <= 100 and 0 <= s["classes"] <= 10 for s in scores.values())
+    elbo = C.elbo_per_image(trainers[C.VAE16], digits.x_test[:7])
+    assert elbo.shape == (7,) and (elbo < 0).all()
+    cases = C.likelihood_cases(digits, n=20)
+    assert torch.equal(cases["mirrored digits"].reshape(-1, 8, 8), cases["real digits"].reshape(-1, 8, 8).flip(-1))
