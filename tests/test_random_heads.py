@@ -112,3 +112,22 @@ def test_verdicts_follow_the_measurement():
     assert which_is_lower(Interval(0.2, 0.05), "a", "b").startswith("a loses less")
     assert which_is_lower(Interval(-0.2, 0.05), "a", "b").startswith("b loses less")
     assert which_is_lower(Interval(0.02, 0.05), "a", "b").startswith("no difference")
+
+
+def test_runs_trained_in_worker_processes_equal_runs_trained_here():
+    from ragteach.gpt.experiments import train_quality_runs
+
+    data = load_text()
+    cfg = GPTConfig(vocab_size=len(data.vocab), n_layer=1, n_head=2, n_embd=16, block_size=8)
+    settings = [{"p": 1.0}, {"p": 0.5}, {"p": 1.0, "p_head": 0.5}]
+    common = dict(batch_size=4, eval_batches=3, curve_batches=1, eval_every=3)
+    here = train_quality_runs(data, cfg, settings, 6, workers=1, **common)
+    there = train_quality_runs(data, cfg, settings, 6, workers=2, **common)
+    for a, b in zip(here, there):
+        assert (a.p, a.p_head) == (b.p, b.p_head)
+        assert a.dense_batches == b.dense_batches and a.random_batches == b.random_batches
+        assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
+        assert a.trainer.sample("def ", 12, seed=3) == b.trainer.sample("def ", 12, seed=3)
+    assert here[0].dense_batches != here[1].dense_batches
+    with pytest.raises(ValueError, match="unknown"):
+        train_quality_runs(data, cfg, [{"p": 1.0, "q": 2}], 2)
