@@ -85,3 +85,22 @@ def test_memorisation_ratio_detects_copies():
     assert copies_ratio < 0.1
     # digits the model never saw are about as close to either set
     assert 0.8 < memorisation_ratio(fresh, train, held) < 1.25
+
+
+def test_digit_like_diversity_does_not_count_noise_as_diversity(judge_and_data):
+    from ragteach.metrics.samples import confident_diversity, digit_like, distance_limit, diversity
+    judge, d = judge_and_data
+    noise = torch.rand(300, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    limit = distance_limit(d.x_train, d.x_test)
+    assert diversity(noise) > diversity(d.x_test)                      # plain diversity rewards noise,
+    assert digit_like(judge, noise).any()                               # and the judge alone is fooled by some,
+    assert not digit_like(judge, noise, train=d.x_train, max_distance=limit).any()   # but noise is far from every digit
+    assert confident_diversity(judge, noise, train=d.x_train, max_distance=limit) == 0.0
+    real = confident_diversity(judge, d.x_test, train=d.x_train, max_distance=limit)
+    assert digit_like(judge, d.x_test, train=d.x_train, max_distance=limit).float().mean() > 0.8
+    ones = d.x_test[d.y_test == 1]
+    assert 0 < confident_diversity(judge, ones, train=d.x_train, max_distance=limit) < real   # one class: less varied
+    with pytest.raises(ValueError, match="threshold"):
+        confident_diversity(judge, noise, threshold=1.5)
+    with pytest.raises(ValueError, match="both train and max_distance"):
+        digit_like(judge, noise, train=d.x_train)

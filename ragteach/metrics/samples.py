@@ -82,6 +82,44 @@ def diversity(samples: torch.Tensor, max_n: int = 1000) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
+def distance_limit(train: torch.Tensor, held_out: torch.Tensor, quantile: float = 0.99) -> float:
+    """How far a real digit may lie from its nearest training digit: the ``quantile`` of the held-out
+    digits' nearest-training distances. A sample farther than this from every training digit looks like
+    no real digit (uniform noise on 8x8 digits lies about twice as far)."""
+    if not 0.0 < quantile <= 1.0:
+        raise ValueError(f"quantile must be in (0, 1], got {quantile}")
+    return float(torch.quantile(nearest_distance(held_out, train), quantile))
+
+
+def digit_like(judge: DigitJudge, samples: torch.Tensor, threshold: float = 0.9,
+               train: torch.Tensor | None = None, max_distance: float | None = None) -> torch.Tensor:
+    """Boolean mask (N,): the judge's top p(y | x) ≥ ``threshold`` and, if ``train``/``max_distance`` are
+    given, the nearest training digit within ``max_distance`` (see :func:`distance_limit`). The judge alone is
+    fooled by noise: it labels about one in eight uniform-noise images with p ≥ 0.9."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if (train is None) != (max_distance is None):
+        raise ValueError("give both train and max_distance, or neither")
+    keep = torch.as_tensor(judge.proba(samples).max(axis=1) >= threshold)
+    if train is not None:
+        keep &= nearest_distance(samples, train) <= max_distance
+    return keep
+
+
+def confident_diversity(judge: DigitJudge, samples: torch.Tensor, threshold: float = 0.9,
+                        train: torch.Tensor | None = None, max_distance: float | None = None,
+                        max_n: int = 1000) -> float:
+    """Diversity counted only among digit-like samples (:func:`digit_like`).
+
+    Plain :func:`diversity` rewards noise: random pixels are far apart, so a generator that outputs
+    garbage looks "diverse". Restricting the mean pairwise distance to samples that look like some digit
+    makes the score measure variety among digits. Returns 0.0 if fewer than 2 samples are digit-like
+    (no digits, no variety among them)."""
+    x = samples[:max_n]
+    kept = x[digit_like(judge, x, threshold, train, max_distance)]
+    return diversity(kept) if len(kept) >= 2 else 0.0
+
+
 def memorisation_ratio(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, seed: int = 0) -> float:
     """mean d(sample, nearest training image) / mean d(sample, nearest held-out image).
 

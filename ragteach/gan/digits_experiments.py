@@ -1,0 +1,234 @@
+"""Notebook 02's digits experiment: every method over many seeds, trained together, judged by intervals.
+
+The protocol, so that no verdict is written before the measurement:
+
+1. **Many seeds for little time.** All runs of one method (seeds × training-set sizes) train in one vectorised
+   step (:class:`~ragteach.gan.batched_variants.BatchedVariantGAN`); each run equals the run it would be alone.
+2. **Select on other seeds than you judge.** The article's λ is chosen on *selection* seeds; the claims are
+   judged on the *judging* seeds only, so the λ that looked best by chance does not also win the verdict.
+3. **Diversity that is not noise.** "More diverse" counts the spread among digit-like samples only (the
+   judge is confident and the sample lies as near the training set as real digits do,
+   :func:`~ragteach.metrics.samples.confident_diversity`), and only if the confident share is not clearly worse.
+4. **Intervals, not one seed's ``<``.** Each table cell is mean ± 95 % t-interval over seeds; each verdict
+   compares two methods by the 95 % Welch interval of their difference: 'holds' if it excludes 0 on the
+   claimed side (and the quality guard is not clearly worse), 'does not hold' if it excludes 0 on the other
+   side (or the guard is clearly worse), 'inconclusive' if it contains 0.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+
+from ragteach.gan.batched_variants import BatchedVariantGAN
+from ragteach.gan.experiments import Difference, Verdict, difference, digits_config, digits_methods, interval
+from ragteach.gan.train import gan_knobs
+from ragteach.live.session import TrainingSession
+from ragteach.metrics.samples import (confident_diversity, distance_limit, diversity, memorisation_ratio,
+                                      score_samples)
+
+TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "memorisation"]
+
+
+@dataclass(frozen=True)
+class RealReference:
+    """What real digits score: the held-out digits' diversity and digit-like diversity (the denominators of
+    the '/ real' columns), and ``max_distance``, how far from the training set a real digit may lie
+    (:func:`~ragteach.metrics.samples.distance_limit`): a sample counts as digit-like only if the judge is
+    confident *and* it lies within that distance."""
+
+    diversity: float
+    confident_diversity: float
+    train: torch.Tensor
+    max_distance: float
+
+
+def real_reference(judge: Any, x_train: torch.Tensor, x_held_out: torch.Tensor) -> RealReference:
+    limit = distance_limit(x_train, x_held_out)
+    return RealReference(diversity(x_held_out), confident_diversity(judge, x_held_out, train=x_train, max_distance=limit),
+                         x_train, limit)
+
+
+def score_digits(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_held_out: torch.Tensor,
+                 real: RealReference) -> dict[str, float]:
+    """confident % (top p(y|x) ≥ 0.9), classes among confident samples, diversity / real (all samples),
+    digit-like diversity / real (only samples the judge is confident about that also lie as close to the full
+    training set as real digits do), memorisation (d to train / d to held-out)."""
+    s = score_samples(judge, samples)
+    return {"confident %": 100 * s.confident_rate, "classes": float(s.classes_covered),
+            "diversity / real": diversity(samples) / real.diversity,
+            "digit-like diversity / real": confident_diversity(judge, samples, train=real.train,
+                                                                max_distance=real.max_distance) / real.confident_diversity,
+            "memorisation": memorisation_ratio(samples, x_train, x_held_out)}
+
+
+@dataclass
+class DigitsRun:
+    """One training run: its final scores and its confident % at every evaluation.
+
+    role: 'judge' (the verdicts use it) or 'select' (only used to choose λ)."""
+
+    method: str
+    train_images: int
+    seed: int
+    role: str
+    steps: list[int] = field(default_factory=list)
+    confident: list[float] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    trainer: BatchedVariantGAN | None = None
+    index: int = 0
+
+    def sample(self, n: int) -> torch.Tensor:
+        if self.trainer is None:
+            raise ValueError("this run kept no trainer, so it cannot sample")
+        return self.trainer.sample(n)[self.index]
+
+    @property
+    def quality_lost(self) -> float:
+        """Confident-% points lost during training: mean over evaluations of max(0, c_{i−1} − c_i).
+        Gains are learning and count 0; a run whose samples keep getting worse again scores high."""
+        c = self.confident
+        return statistics.fmean(max(0.0, a - b) for a, b in zip(c[:-1], c[1:])) if len(c) > 1 else 0.0
+
+
+@dataclass
+class DigitsBatch:
+    """The runs of one method and the measured seconds per step of each chunk (all runs together)."""
+
+    method: str
+    runs: list[DigitsRun]
+    seconds_per_step: list[float]
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seconds_per_step)
+
+
+def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_seeds: Sequence[int],
+                       x_held_out: torch.Tensor, judge: Any, real: RealReference, steps: int,
+                       eval_every: int, select_seeds: Sequence[int] = (), lr: float = 1e-3,
+                       batch_size: int = 64, n_eval: int = 500, n_final: int = 1000,
+                       progress: bool = False) -> DigitsBatch:
+    """Train ``method`` (a key of :func:`~ragteach.gan.experiments.digits_methods`) on every training set
+    with every judging seed, and on ``train_sets[0]`` with every selection seed, all in one batched
+    trainer. Every ``eval_every`` steps each run's confident % on ``n_eval`` samples is recorded; at the
+    end ``n_final`` samples are scored with :func:`score_digits`."""
+    methods = digits_methods()
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(methods)}")
+    if not train_sets or not judge_seeds:
+        raise ValueError("give at least one training set and one judging seed")
+    if eval_every < 1 or steps < eval_every:
+        raise ValueError(f"need 1 <= eval_every <= steps, got eval_every={eval_every}, steps={steps}")
+    kw = dict(methods[method])
+    lam, pairing = kw.pop("lam", None), kw.pop("pairing", "random")
+    plan = [(x, s, "judge") for x in train_sets for s in judge_seeds] + [(train_sets[0], s, "select")
+                                                                         for s in select_seeds]
+    trainer = BatchedVariantGAN(digits_config(), [x for x, _, _ in plan], [s for _, s, _ in plan],
+                                batch_size=batch_size, **kw)
+    session = TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
+                              state={"gan": trainer})
+    runs = [DigitsRun(method, len(x), s, role, trainer=trainer, index=i) for i, (x, s, role) in enumerate(plan)]
+    timings = []
+    while session.step < steps:
+        chunk = min(eval_every, steps - session.step)
+        started = time.perf_counter()
+        session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once")
+        timings.append((time.perf_counter() - started) / chunk)
+        samples = trainer.sample(n_eval)
+        for run, x in zip(runs, samples):
+            run.steps.append(session.step)
+            run.confident.append(100 * score_samples(judge, x).confident_rate)
+    final = trainer.sample(n_final)
+    for run, x, (x_train, _, _) in zip(runs, final, plan):
+        run.scores = score_digits(x, judge, x_train, x_held_out, real)
+    return DigitsBatch(method, runs, timings)
+
+
+# ----------------------------------------------------------------------------- tables
+def values(runs: Sequence[DigitsRun], method: str, train_images: int, key: str, role: str = "judge") -> list[float]:
+    """``key`` ('confident %', ..., or 'quality lost') of every run of one method and set size, one per seed."""
+    out = [r.quality_lost if key == "quality lost" else r.scores[key] for r in runs
+           if r.method == method and r.train_images == train_images and r.role == role]
+    if not out:
+        raise ValueError(f"no {role} runs of {method!r} on {train_images} images")
+    return out
+
+
+def seed_rows(runs: Sequence[DigitsRun], keys: Sequence[str] = (*TABLE_KEYS, "quality lost"),
+              role: str = "judge") -> list[dict[str, Any]]:
+    """One row per (method, training images): each key as 'mean ± half-width' of the 95 % t-interval
+    over the ``role`` seeds, plus ``<key>_mean`` and ``<key>_ci`` as numbers."""
+    groups = dict.fromkeys((r.method, r.train_images) for r in runs if r.role == role)
+    rows = []
+    for method, n in groups:
+        row: dict[str, Any] = {"method": method, "train images": n,
+                               "seeds": len(values(runs, method, n, keys[0], role))}
+        for k in keys:
+            mean, half = interval(values(runs, method, n, k, role))
+            row[k] = f"{mean:.2f} (1 seed)" if half == float("inf") else f"{mean:.2f} ± {half:.2f}"
+            row[k + "_mean"], row[k + "_ci"] = mean, half
+        rows.append(row)
+    return rows
+
+
+def select_lambda(runs: Sequence[DigitsRun], candidates: Sequence[str], train_images: int,
+                  key: str = "digit-like diversity / real") -> tuple[str, dict[str, float]]:
+    """The candidate with the highest mean ``key`` on the *selection* seeds (never the judging seeds), and
+    each candidate's selection mean."""
+    if not candidates:
+        raise ValueError("give at least one candidate method")
+    means = {m: statistics.fmean(values(runs, m, train_images, key, role="select")) for m in candidates}
+    return max(means, key=means.get), means
+
+
+# ----------------------------------------------------------------------------- verdicts
+def claim_word(gain: Difference, guard: Difference | None = None) -> str:
+    """'holds' / 'does not hold' / 'inconclusive' from the interval of a difference oriented so that
+    positive favours the claim (``gain``), and optionally of a quality ``guard`` (positive = not worse).
+
+    - gain clearly > 0 and guard not clearly < 0  → holds;
+    - gain clearly < 0, or gain clearly > 0 but bought with a clearly worse guard → does not hold;
+    - gain's interval contains 0 → inconclusive."""
+    if gain.sign > 0:
+        return "does not hold" if guard is not None and guard.sign < 0 else "holds"
+    return "does not hold" if gain.sign < 0 else "inconclusive"
+
+
+def _side(d: Difference, more: str, less: str) -> str:
+    return more if d.sign > 0 else less if d.sign < 0 else "no clear difference in"
+
+
+def gated_verdict(claimant: str, baseline: str, gain_key: str, gain: tuple[Sequence[float], Sequence[float]],
+                  guard_key: str | None = None, guard: tuple[Sequence[float], Sequence[float]] | None = None,
+                  higher_is_better: bool = True) -> Verdict:
+    """Is ``claimant`` better than ``baseline`` on ``gain_key`` without being clearly worse on ``guard_key``?
+
+    gain / guard: (claimant's values, baseline's values), one per seed; the guard is higher-is-better.
+    The differences are claimant − baseline with 95 % Welch intervals (see :func:`claim_word`)."""
+    if (guard_key is None) != (guard is None):
+        raise ValueError("give both guard_key and guard, or neither")
+    d_gain = difference(gain[1], gain[0])
+    oriented = d_gain if higher_is_better else Difference(-d_gain.diff, d_gain.half)
+    d_guard = None if guard is None else difference(guard[1], guard[0])
+    word = claim_word(oriented, d_guard)
+    reason = (f"{claimant} vs {baseline} over {len(gain[0])} and {len(gain[1])} seeds: "
+              f"{_side(d_gain, 'higher', 'lower')} {gain_key} ({d_gain})")
+    if d_guard is not None:
+        reason += f", {_side(d_guard, 'higher', 'lower')} {guard_key} ({d_guard})"
+        if word == "does not hold" and oriented.sign > 0:
+            reason += f"; the {gain_key} gain comes with a clearly lower {guard_key}, so it does not count"
+    return Verdict(word, reason)
+
+
+def cost_verdict(claimant: Sequence[float], baseline: Sequence[float], name: str, baseline_name: str) -> Verdict:
+    """Does ``name`` cost more time per step than ``baseline_name``? From the per-chunk seconds per step
+    (Welch interval of the difference); the ratio of the means is printed too."""
+    d = difference(baseline, claimant)
+    ratio = statistics.fmean(claimant) / statistics.fmean(baseline)
+    return Verdict(claim_word(d), f"{name} vs {baseline_name}: ×{ratio:.2f} time per step "
+                                  f"(difference {1000 * d.diff:+.2f} ± {1000 * d.half:.2f} ms over "
+                                  f"{len(claimant)} and {len(baseline)} timed chunks)")

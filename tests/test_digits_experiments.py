@@ -1,0 +1,90 @@
+"""Notebook 02's digits protocol: batched seeds, λ chosen on other seeds than judged, interval verdicts."""
+import pytest
+import torch
+
+from ragteach.data.digits import load_digits
+from ragteach.gan import digits_experiments as dx
+from ragteach.gan.experiments import difference
+from ragteach.metrics.samples import DigitJudge
+
+A_HIGH, A_LOW = [10.0, 10.5, 9.5, 10.2, 9.8], [5.0, 5.5, 4.5, 5.2, 4.8]
+OVERLAP = [9.0, 11.0, 10.5, 9.2, 10.6]
+
+
+def test_claim_word_reads_the_interval():
+    assert dx.claim_word(difference(A_LOW, A_HIGH)) == "holds"
+    assert dx.claim_word(difference(A_HIGH, A_LOW)) == "does not hold"
+    assert dx.claim_word(difference(A_HIGH, OVERLAP)) == "inconclusive"
+    # a clear gain bought with a clearly worse guard does not count
+    assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, A_LOW)) == "does not hold"
+    assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, OVERLAP)) == "holds"
+
+
+def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_overlap():
+    guard = (A_HIGH, A_HIGH)
+    better = dx.gated_verdict("X", "GAN", "digit-like diversity / real", (A_HIGH, A_LOW), "confident %", guard)
+    worse = dx.gated_verdict("X", "GAN", "digit-like diversity / real", (A_LOW, A_HIGH), "confident %", guard)
+    unclear = dx.gated_verdict("X", "GAN", "digit-like diversity / real", (OVERLAP, A_HIGH), "confident %", guard)
+    noisy = dx.gated_verdict("X", "GAN", "digit-like diversity / real", (A_HIGH, A_LOW), "confident %", (A_LOW, A_HIGH))
+    assert (better.word, worse.word, unclear.word, noisy.word) == ("holds", "does not hold", "inconclusive",
+                                                                   "does not hold")
+    assert len({str(better), str(worse), str(unclear), str(noisy)}) == 4   # not a constant text
+    assert "+5.00" in better.reason and "-5.00" in worse.reason and "does not count" in noisy.reason
+    # lower is better (memorisation, quality lost)
+    assert dx.gated_verdict("X", "GAN", "memorisation", (A_LOW, A_HIGH), higher_is_better=False).word == "holds"
+    assert dx.gated_verdict("X", "GAN", "memorisation", (A_HIGH, A_LOW), higher_is_better=False).word == "does not hold"
+    with pytest.raises(ValueError, match="both guard_key and guard"):
+        dx.gated_verdict("X", "GAN", "k", (A_LOW, A_HIGH), guard_key="g")
+
+
+def test_cost_verdict_changes_with_the_measurement():
+    slow, fast, similar = [0.020, 0.021, 0.019, 0.020], [0.010, 0.011, 0.009, 0.010], [0.010, 0.012, 0.009, 0.011]
+    v_slow, v_fast, v_same = (dx.cost_verdict(slow, fast, "nearest", "λ=0"), dx.cost_verdict(fast, slow, "nearest", "λ=0"),
+                              dx.cost_verdict(similar, fast, "nearest", "λ=0"))
+    assert (v_slow.word, v_fast.word, v_same.word) == ("holds", "does not hold", "inconclusive")
+    assert "×2.00" in v_slow.reason and "×0.50" in v_fast.reason and len({str(v_slow), str(v_fast), str(v_same)}) == 3
+
+
+def _run(method, seed, role, confident, scores, n=100):
+    return dx.DigitsRun(method, n, seed, role, steps=list(range(len(confident))), confident=confident, scores=scores)
+
+
+def test_lambda_is_selected_on_the_selection_seeds_only():
+    runs = [_run("a", s, "select", [1.0], {"k": 0.9}) for s in (100, 101)] + \
+           [_run("b", s, "select", [1.0], {"k": 0.5}) for s in (100, 101)] + \
+           [_run("a", s, "judge", [1.0], {"k": 0.1}) for s in (0, 1)] + \
+           [_run("b", s, "judge", [1.0], {"k": 5.0}) for s in (0, 1)]
+    chosen, means = dx.select_lambda(runs, ["a", "b"], 100, key="k")
+    assert chosen == "a" and means == {"a": pytest.approx(0.9), "b": pytest.approx(0.5)}   # the judging runs do not count
+    assert dx.values(runs, "b", 100, "k") == [5.0, 5.0]
+    with pytest.raises(ValueError, match="no select runs"):
+        dx.select_lambda(runs, ["c"], 100, key="k")
+
+
+def test_quality_lost_counts_drops_not_gains_and_rows_give_intervals():
+    assert _run("a", 0, "judge", [10.0, 20.0, 30.0], {}).quality_lost == 0.0
+    assert _run("a", 0, "judge", [30.0, 10.0, 30.0], {}).quality_lost == 10.0
+    runs = [_run("a", s, "judge", [1.0, 0.0], {"k": v}) for s, v in enumerate([1.0, 2.0, 3.0])]
+    row = dx.seed_rows(runs, keys=["k", "quality lost"])[0]
+    assert row["seeds"] == 3 and row["k_mean"] == pytest.approx(2.0)
+    assert row["k_ci"] == pytest.approx(4.303 * 1.0 / 3 ** 0.5, rel=1e-3)   # t_{2, 0.975} · s / √n
+    assert row["quality lost"] == "1.00 ± 0.00"
+
+
+def test_train_digits_batch_scores_every_run_and_separates_roles():
+    d = load_digits()
+    judge = DigitJudge(d.x_train, d.y_train)
+    real = dx.real_reference(judge, d.x_train, d.x_test)
+    small = d.train_fraction(0.1)[0]
+    batch = dx.train_digits_batch("article's loss, λ=0.1, nearest x", [d.x_train, small], [0, 1], d.x_test, judge,
+                                  real, steps=6, eval_every=3, select_seeds=[7], n_eval=100, n_final=200)
+    assert [(r.train_images, r.seed, r.role) for r in batch.runs] == [
+        (len(d.x_train), 0, "judge"), (len(d.x_train), 1, "judge"), (len(small), 0, "judge"), (len(small), 1, "judge"),
+        (len(d.x_train), 7, "select")]
+    assert len(batch.seconds_per_step) == 2 and all(r.steps == [3, 6] for r in batch.runs)
+    assert all(set(r.scores) == set(dx.TABLE_KEYS) for r in batch.runs)
+    assert batch.runs[0].sample(5).shape == (5, 64)
+    with pytest.raises(ValueError, match="unknown method"):
+        dx.train_digits_batch("GAN", [small], [0], d.x_test, judge, real, 2, 1)
+    with pytest.raises(ValueError, match="eval_every"):
+        dx.train_digits_batch("RaSGAN", [small], [0], d.x_test, judge, real, 2, 5)
