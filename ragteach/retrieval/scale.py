@@ -36,10 +36,11 @@ def encode_passages(encoder, vocab: Vocab, texts: Sequence[str], batch: int = 40
 
     out = np.empty((len(texts), 0), dtype=np.float32)
     parts = []
-    with torch.no_grad():
-        for i in tqdm(range(0, len(texts), batch), desc="encoding passages", disable=not progress,
-                      unit_scale=batch, unit="passage"):
+    with torch.no_grad(), tqdm(total=len(texts), desc="encoding passages", disable=not progress,
+                               unit="passage") as bar:
+        for i in range(0, len(texts), batch):
             parts.append(encode_texts(encoder, vocab, texts[i:i + batch], grow=False, batch=batch).numpy())
+            bar.update(len(parts[-1]))
     return np.concatenate(parts).astype(np.float32) if parts else out
 
 
