@@ -129,14 +129,48 @@ class Trainer:
 
     def __call__(self, knob_values: dict[str, Any]) -> Metrics:
         """One step as a transaction: if it raises, the trainer is restored to its state before the step."""
-        before = self._snapshot()
+        self._save_before_step()
         try:
             metrics = self.train_step(knob_values)
         except BaseException:
-            self._restore(before)
+            self._undo_step()
             raise
         self.steps += 1
         return metrics
+
+    # A step's undo record: every tensor a step may change (weights, buffers, optimiser moments), copied into
+    # buffers allocated once, plus the generator state, the step count and ``step_extra_state()``.
+    def _step_tensors(self) -> list[torch.Tensor]:
+        tensors = [t for m in self.modules.values() for t in m.state_dict(keep_vars=True).values()]
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    tensors += [v for v in opt.state.get(p, {}).values() if isinstance(v, torch.Tensor)]
+        return tensors
+
+    def _save_before_step(self) -> None:
+        live = self._step_tensors()
+        saved = getattr(self, "_undo_buffers", None)
+        if saved is None or len(saved) != len(live) or any(a.shape != b.shape for a, b in zip(saved, live)):
+            self._undo_buffers = [t.detach().clone() for t in live]
+        else:
+            with torch.no_grad():
+                for buf, t in zip(saved, live):
+                    buf.copy_(t)
+        self._undo_had_state = {n: set(map(id, o.state)) for n, o in self.optimizers.items()}
+        self._undo_rest = (self.rng.get_state(), self.steps, copy.deepcopy(self.step_extra_state()))
+
+    def _undo_step(self) -> None:
+        for name, opt in self.optimizers.items():  # moments created by the failed step (the first step) go
+            for p in [p for p in opt.state if id(p) not in self._undo_had_state[name]]:
+                del opt.state[p]
+        live = self._step_tensors()
+        with torch.no_grad():
+            for buf, t in zip(self._undo_buffers, live):
+                t.copy_(buf)
+        rng, self.steps, extra = self._undo_rest
+        self.rng.set_state(rng)
+        self.load_extra_state({**self.extra_state(), **extra})
 
     def update(self, name: str, loss: torch.Tensor) -> None:
         """One optimiser step of ``self.optimizers[name]`` on ``loss``, refused if the loss or any
@@ -172,6 +206,11 @@ class Trainer:
     def extra_state(self) -> dict[str, Any]:
         """State beyond modules, optimisers, generator and step count (override in subclasses)."""
         return {}
+
+    def step_extra_state(self) -> dict[str, Any]:
+        """The part of ``extra_state()`` a training step can change (default: all of it); a failed step
+        restores it. Override when some extra state is fixed at construction (e.g. a GAN's fixed codes)."""
+        return self.extra_state()
 
     def check_extra_state(self, extra: Mapping[str, Any]) -> None:
         """Raise :class:`CheckpointMismatchError` if ``extra`` does not fit (override with ``extra_state``)."""

@@ -192,6 +192,9 @@ class GANTrainer(Trainer):
     def extra_state(self) -> dict[str, Any]:
         return {"fixed_z": self.fixed_z}
 
+    def step_extra_state(self) -> dict[str, Any]:
+        return {}  # the fixed codes never change during a step
+
     def check_extra_state(self, extra: dict[str, Any]) -> None:
         mine, theirs = self.fixed_z, extra.get("fixed_z")
         if (mine is None) != (theirs is None) or (mine is not None and theirs.shape != mine.shape):
