@@ -59,6 +59,9 @@ def main() -> None:
         alone = [GANTrainer(digits_config(), tensor_sampler(x), batch_size=64, seed=k, distance_data=x, **kw)
                  for k, x in enumerate(sets)]
         batched = BatchedVariantGAN(digits_config(), sets, list(range(args.runs)), batch_size=64, **kw)
+        for _ in range(3):                  # warm-up: first calls pay for imports and allocations
+            [t(knobs) for t in alone]
+            batched(knobs)
         one_by_one, together = [], []
         for _ in range(args.repeats):
             one_by_one.append(timed(lambda: [t(knobs) for t in alone], args.steps))

@@ -18,6 +18,8 @@ def test_claim_word_reads_the_interval():
     # a clear gain bought with a clearly worse guard does not count
     assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, A_LOW)) == "does not hold"
     assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, OVERLAP)) == "holds"
+    # no clear gain but clearly worse samples: the claimed help is not there
+    assert dx.claim_word(difference(A_HIGH, OVERLAP), guard=difference(A_HIGH, A_LOW)) == "does not hold"
 
 
 def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_overlap():
@@ -30,6 +32,8 @@ def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_ove
                                                                    "does not hold")
     assert len({str(better), str(worse), str(unclear), str(noisy)}) == 4   # not a constant text
     assert "+5.00" in better.reason and "-5.00" in worse.reason and "does not count" in noisy.reason
+    worse_quality = dx.gated_verdict("X", "GAN", "confident %", (OVERLAP, A_HIGH), "classes", (A_LOW, A_HIGH))
+    assert worse_quality.word == "does not hold" and "the claim does not hold" in worse_quality.reason
     # lower is better (memorisation, quality lost)
     assert dx.gated_verdict("X", "GAN", "memorisation", (A_LOW, A_HIGH), higher_is_better=False).word == "holds"
     assert dx.gated_verdict("X", "GAN", "memorisation", (A_HIGH, A_LOW), higher_is_better=False).word == "does not hold"
@@ -86,5 +90,10 @@ def test_train_digits_batch_scores_every_run_and_separates_roles():
     assert batch.runs[0].sample(5).shape == (5, 64)
     with pytest.raises(ValueError, match="unknown method"):
         dx.train_digits_batch("GAN", [small], [0], d.x_test, judge, real, 2, 1)
+    only_select = dx.train_digits_batch("RaSGAN", [small], [], d.x_test, judge, real, 2, 1, select_seeds=[4],
+                                        n_eval=50, n_final=100)
+    assert [(r.seed, r.role) for r in only_select.runs] == [(4, "select")]
+    with pytest.raises(ValueError, match="judging or selection seed"):
+        dx.train_digits_batch("RaSGAN", [small], [], d.x_test, judge, real, 2, 1)
     with pytest.raises(ValueError, match="eval_every"):
         dx.train_digits_batch("RaSGAN", [small], [0], d.x_test, judge, real, 2, 5)

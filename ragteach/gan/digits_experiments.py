@@ -5,14 +5,15 @@ The protocol, so that no verdict is written before the measurement:
 1. **Many seeds for little time.** All runs of one method (seeds × training-set sizes) train in one vectorised
    step (:class:`~ragteach.gan.batched_variants.BatchedVariantGAN`); each run equals the run it would be alone.
 2. **Select on other seeds than you judge.** The article's λ is chosen on *selection* seeds; the claims are
-   judged on the *judging* seeds only, so the λ that looked best by chance does not also win the verdict.
+   judged on the *judging* seeds only, so the λ that looked best by chance does not also win the verdict
+   (and only the chosen λ is trained on the judging seeds).
 3. **Diversity that is not noise.** "More diverse" counts the spread among digit-like samples only (the
    judge is confident and the sample lies as near the training set as real digits do,
    :func:`~ragteach.metrics.samples.confident_diversity`), and only if the confident share is not clearly worse.
 4. **Intervals, not one seed's ``<``.** Each table cell is mean ± 95 % t-interval over seeds; each verdict
    compares two methods by the 95 % Welch interval of their difference: 'holds' if it excludes 0 on the
    claimed side (and the quality guard is not clearly worse), 'does not hold' if it excludes 0 on the other
-   side (or the guard is clearly worse), 'inconclusive' if it contains 0.
+   side or the guard is clearly worse, 'inconclusive' otherwise.
 """
 from __future__ import annotations
 
@@ -119,8 +120,8 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
     methods = digits_methods()
     if method not in methods:
         raise ValueError(f"unknown method {method!r}; choose one of {list(methods)}")
-    if not train_sets or not judge_seeds:
-        raise ValueError("give at least one training set and one judging seed")
+    if not train_sets or not (judge_seeds or select_seeds):
+        raise ValueError("give at least one training set and one judging or selection seed")
     if eval_every < 1 or steps < eval_every:
         raise ValueError(f"need 1 <= eval_every <= steps, got eval_every={eval_every}, steps={steps}")
     kw = dict(methods[method])
@@ -190,12 +191,12 @@ def claim_word(gain: Difference, guard: Difference | None = None) -> str:
     """'holds' / 'does not hold' / 'inconclusive' from the interval of a difference oriented so that
     positive favours the claim (``gain``), and optionally of a quality ``guard`` (positive = not worse).
 
-    - gain clearly > 0 and guard not clearly < 0  → holds;
-    - gain clearly < 0, or gain clearly > 0 but bought with a clearly worse guard → does not hold;
-    - gain's interval contains 0 → inconclusive."""
-    if gain.sign > 0:
-        return "does not hold" if guard is not None and guard.sign < 0 else "holds"
-    return "does not hold" if gain.sign < 0 else "inconclusive"
+    - the guard clearly < 0 (the claimant is clearly worse on quality) → does not hold, whatever the gain;
+    - else gain clearly > 0 → holds; gain clearly < 0 → does not hold;
+    - else (gain's interval contains 0) → inconclusive."""
+    if guard is not None and guard.sign < 0:
+        return "does not hold"
+    return "holds" if gain.sign > 0 else "does not hold" if gain.sign < 0 else "inconclusive"
 
 
 def _side(d: Difference, more: str, less: str) -> str:
@@ -219,8 +220,9 @@ def gated_verdict(claimant: str, baseline: str, gain_key: str, gain: tuple[Seque
               f"{_side(d_gain, 'higher', 'lower')} {gain_key} ({d_gain})")
     if d_guard is not None:
         reason += f", {_side(d_guard, 'higher', 'lower')} {guard_key} ({d_guard})"
-        if word == "does not hold" and oriented.sign > 0:
-            reason += f"; the {gain_key} gain comes with a clearly lower {guard_key}, so it does not count"
+        if d_guard.sign < 0:
+            reason += (f"; a clearly lower {guard_key} means worse samples, so "
+                       + (f"the {gain_key} gain does not count" if oriented.sign > 0 else "the claim does not hold"))
     return Verdict(word, reason)
 
 
