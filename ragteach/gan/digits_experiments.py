@@ -221,7 +221,7 @@ def gated_verdict(claimant: str, baseline: str, gain_key: str, gain: tuple[Seque
     if d_guard is not None:
         reason += f", {_side(d_guard, 'higher', 'lower')} {guard_key} ({d_guard})"
         if d_guard.sign < 0:
-            reason += (f"; a clearly lower {guard_key} means worse samples, so "
+            reason += (f"; {guard_key} is clearly lower (worse samples), so "
                        + (f"the {gain_key} gain does not count" if oriented.sign > 0 else "the claim does not hold"))
     return Verdict(word, reason)
 
