@@ -9,7 +9,7 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None
     if not rows:
         raise ValueError("rows must not be empty")
     columns = list(columns or rows[0].keys())
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
     return "\n".join(lines)
