@@ -58,7 +58,12 @@ def _hover_middle(page, plot) -> str:
 def _check_figures(page, where: str) -> None:
     plots = page.locator(".js-plotly-plot")
     plots.nth(1).wait_for(timeout=T.TIMEOUT_MS)
-    assert plots.count() == 2, f"{where}: expected 2 plotly figures, found {plots.count()}"
+    # JupyterLab may briefly hold an output twice while it re-renders a cell it is executing: wait until it settles
+    deadline = time.monotonic() + 30
+    while plots.count() != 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    count = plots.count()
+    assert count == 2, f"{where}: expected 2 plotly figures, found {count}"
     assert page.locator(".js-plotly-plot .imagelayer image").count() >= 2, f"{where}: no digit image layer"
     hover = _hover_middle(page, plots.nth(0))
     plots.nth(0).screenshot(path=str(OUT / f"{where}_vae.png"))
