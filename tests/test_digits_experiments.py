@@ -4,7 +4,7 @@ import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.gan import digits_experiments as dx
-from ragteach.gan.experiments import difference
+from ragteach.stats import difference
 from ragteach.metrics.samples import DigitJudge
 
 A_HIGH, A_LOW = [10.0, 10.5, 9.5, 10.2, 9.8], [5.0, 5.5, 4.5, 5.2, 4.8]

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import (ToyRun, difference, format_interval, interval, little_data_verdict, longer_verdict,
+from ragteach.gan.experiments import (ToyRun, little_data_verdict, longer_verdict,
                                       noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                       stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
                                       train_toy_runs, wobble)
+from ragteach.stats import difference, format_interval, interval
 from ragteach.report import markdown_table
 
 

@@ -25,11 +25,12 @@ from typing import Any, Sequence
 import torch
 
 from ragteach.gan.batched_variants import BatchedVariantGAN
-from ragteach.gan.experiments import Difference, Verdict, difference, digits_config, digits_methods, interval
+from ragteach.gan.experiments import Verdict, digits_config, digits_methods
 from ragteach.gan.train import gan_knobs
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import (confident_diversity, distance_limit, diversity, memorisation_ratio,
                                       score_samples)
+from ragteach.stats import Difference, difference, interval
 
 TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "memorisation"]
 

@@ -1,20 +1,19 @@
 """Fixed-seed GAN experiments on the 2D mixtures, the way the notebooks run and tabulate them."""
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
-from scipy import stats as scipy_stats
 
 from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.modes import ModeStats, mode_stats
+from ragteach.stats import Difference, difference, format_interval, interval
 from ragteach.training import check_positive_int
 
 
@@ -182,62 +181,6 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
     for run in runs:
         run.seconds = (time.perf_counter() - started) / len(runs)
     return runs
-
-
-# ----------------------------------------------------------------------------- statistics over seeds
-def interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """(mean, half-width) of the t-interval  x̄ ± t_{n−1,(1+c)/2} · s / √n  over independent runs.
-    One value gives half-width ``inf``: one seed says nothing about the spread."""
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("need at least one value")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.inf
-    t = scipy_stats.t.ppf((1 + confidence) / 2, len(values) - 1)
-    return mean, float(t * statistics.stdev(values) / math.sqrt(len(values)))
-
-
-def format_interval(values: Sequence[float], digits: int = 1) -> str:
-    """'mean ± half-width' of the 95 % t-interval, or 'mean (1 run)'."""
-    mean, half = interval(values)
-    return f"{mean:.{digits}f} (1 run)" if math.isinf(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
-
-
-@dataclass(frozen=True)
-class Difference:
-    """mean(b) − mean(a) with its 95 % Welch t-interval; ``sign`` is +1 or −1 when the whole interval
-    lies on that side of 0, and 0 when it contains 0 (no clear difference at this number of seeds)."""
-
-    diff: float
-    half: float
-
-    @property
-    def sign(self) -> int:
-        if math.isinf(self.half) or math.isnan(self.half):
-            return 0
-        return 1 if self.diff - self.half > 0 else -1 if self.diff + self.half < 0 else 0
-
-    def __str__(self) -> str:
-        return f"{self.diff:+.2f} ± {self.half:.2f}" if math.isfinite(self.half) else f"{self.diff:+.2f} (1 run)"
-
-
-def difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Difference:
-    """Welch's interval for mean(b) − mean(a): d ± t_ν · √(s_a²/n_a + s_b²/n_b), ν by Welch–Satterthwaite.
-    If neither group varies, the difference is exact (half-width 0)."""
-    a, b = [float(v) for v in a], [float(v) for v in b]
-    if not a or not b:
-        raise ValueError("both groups need at least one value")
-    d = statistics.fmean(b) - statistics.fmean(a)
-    if len(a) < 2 or len(b) < 2:
-        return Difference(d, math.inf)
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if va + vb == 0:
-        return Difference(d, 0.0)
-    nu = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return Difference(d, float(scipy_stats.t.ppf((1 + confidence) / 2, nu) * math.sqrt(va + vb)))
 
 
 def _word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:

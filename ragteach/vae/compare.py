@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
-from scipy import stats as scipy_stats
 
 from ragteach.data.digits import Digits
 from ragteach.gan.conditional import CGANTrainer, cgan_knobs
 from ragteach.gan.models import article_mnist_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
+from ragteach import stats
 from ragteach.metrics.samples import DigitJudge, diversity, score_samples
+from ragteach.stats import format_interval, interval
 from ragteach.training import Trainer, check_positive_int
 from ragteach.vae.model import VAEConfig
 from ragteach.vae.train import VAETrainer, vae_knobs
@@ -153,47 +154,15 @@ def likelihood_scores(judge: DigitJudge, trainer: VAETrainer, cases: Mapping[str
 
 
 # ----------------------------------------------------------------------------- statistics over seeds
-def interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """(mean, half-width) of the t-interval  x̄ ± t_{n−1,(1+c)/2} · s/√n.  One value: half-width inf."""
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("need at least one value")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.inf
-    return mean, float(scipy_stats.t.ppf((1 + confidence) / 2, len(values) - 1)
-                       * statistics.stdev(values) / math.sqrt(len(values)))
-
-
-def format_interval(values: Sequence[float], digits: int = 1) -> str:
-    """'mean ± half-width' (95 % t-interval), or 'mean (1 run)'."""
-    mean, half = interval(values)
-    return f"{mean:.{digits}f} (1 run)" if math.isinf(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
-
-
 def difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """mean(a) − mean(b) and Welch's half-width t_ν · √(s_a²/n_a + s_b²/n_b) (ν: Welch–Satterthwaite).
-    Fewer than two values in a group: half-width inf. Neither group varies: half-width 0."""
-    a, b = [float(v) for v in a], [float(v) for v in b]
-    if not a or not b:
-        raise ValueError("both groups need at least one value")
-    d = statistics.fmean(a) - statistics.fmean(b)
-    if len(a) < 2 or len(b) < 2:
-        return d, math.inf
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if va + vb == 0:
-        return d, 0.0
-    nu = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return d, float(scipy_stats.t.ppf((1 + confidence) / 2, nu) * math.sqrt(va + vb))
+    """mean(a) − mean(b) and its Welch half-width (:func:`ragteach.stats.difference`, in this module's order)."""
+    d = stats.difference(b, a, confidence)
+    return d.diff, d.half
 
 
 def sign(d: float, half: float) -> int:
     """+1 / −1 when the interval d ± half lies wholly above / below 0, else 0 (inconclusive)."""
-    if not math.isfinite(half):
-        return 0
-    return 1 if d - half > 0 else -1 if d + half < 0 else 0
+    return stats.Difference(d, half).sign
 
 
 def values_of(runs: Sequence[Mapping[str, Mapping[str, float]]], model: str, metric: str) -> list[float]:
