@@ -70,6 +70,25 @@ def _mlp_params(C: int, H: int, seed: int = 0) -> list[torch.Tensor]:
             (torch.randn(C, H, generator=g) * 0.02).requires_grad_(), torch.zeros(C, requires_grad=True)]
 
 
+def time_variants(fwd: dict[str, Callable[[], torch.Tensor]], weights: Sequence[torch.Tensor], rounds: int
+                  ) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
+    """For each variant: median forward seconds, median forward + backward seconds (the gradients of
+    ``weights`` cleared before each call) and the forward's FLOPs."""
+
+    def train(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+        def step() -> None:
+            for t in weights:
+                t.grad = None
+            fn().sum().backward()
+        return step
+
+    with torch.no_grad():
+        t_fwd = median_times(fwd, rounds)
+        flops = {n: count_flops(f) for n, f in fwd.items()}
+    t_train = median_times({n: train(f) for n, f in fwd.items()}, rounds)
+    return t_fwd, t_train, flops
+
+
 def mlp_rows(n_embd: int = 96, tokens: int = 1024, ps: Sequence[float] = (1.0, 0.75, 0.5, 0.25, 0.1),
              rounds: int = 7, seed: int = 0) -> list[dict[str, Any]]:
     """One MLP layer (C → 4C → C) on ``tokens`` token vectors: forward and forward+backward time, FLOPs
@@ -87,18 +106,7 @@ def mlp_rows(n_embd: int = 96, tokens: int = 1024, ps: Sequence[float] = (1.0, 0
                "masked": lambda: masked_mlp(x, *w, idx, scale),
                "structured": lambda: structured_mlp(x, *w, idx, scale)}
 
-        def train(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-            def step() -> None:
-                for t in w:
-                    t.grad = None
-                fn().sum().backward()
-            return step
-
-        with torch.no_grad():
-            t_fwd = median_times(fwd, rounds)
-        t_train = median_times({n: train(f) for n, f in fwd.items()}, rounds)
-        with torch.no_grad():
-            flops = {n: count_flops(f) for n, f in fwd.items()}
+        t_fwd, t_train, flops = time_variants(fwd, w, rounds)
         mem = {n: saved_for_backward_bytes(f) for n, f in fwd.items()}
         rows.append({"p": p, "k/n": round(k / H, 3), "ideal 1/p": round(1 / max(p, 1e-9), 2),
                      "FLOPs structured/dense": round(flops["structured"] / flops["dense"], 3),
@@ -133,17 +141,7 @@ def attention_rows(n_embd: int = 96, n_head: int = 4, batch_size: int = 16, bloc
                "masked": lambda: masked_attention(x, *w, n_head, idx, scale),
                "structured": lambda: structured_attention(x, *w, n_head, idx, scale)}
 
-        def train(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-            def step() -> None:
-                for t in w:
-                    t.grad = None
-                fn().sum().backward()
-            return step
-
-        with torch.no_grad():
-            t_fwd = median_times(fwd, rounds)
-            flops = {n: count_flops(f) for n, f in fwd.items()}
-        t_train = median_times({n: train(f) for n, f in fwd.items()}, rounds)
+        t_fwd, t_train, flops = time_variants(fwd, w, rounds)
         rows.append({"p_head": p, "heads kept": f"{k} / {n_head}", "ideal h/k": round(n_head / max(k, 1e-9), 2),
                      "FLOPs masked/dense": round(flops["masked"] / flops["dense"], 3),
                      "FLOPs structured/dense": round(flops["structured"] / flops["dense"], 3),
