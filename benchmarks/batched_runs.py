@@ -24,6 +24,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from ragteach.data.toy2d import ring
 from ragteach.gan.batched import BatchedGANTrainer
@@ -42,6 +43,23 @@ def seconds_per_step(trainer, steps: int, warmup: int = 20) -> tuple[float, floa
     for _ in range(steps):
         trainer(KNOBS)
     return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
+
+
+def flops_per_step(trainer) -> int:
+    """Floating-point operations of one training step (matrix products, as counted by torch)."""
+    with FlopCounterMode(display=False) as counter:
+        trainer(KNOBS)
+    return counter.get_total_flops()
+
+
+def matmul_peak(threads: int, n: int = 1024, repeats: int = 20) -> float:
+    """GFLOP/s of one large float32 matrix product on ``threads`` threads: what this CPU can do at best."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def main() -> None:
@@ -70,6 +88,18 @@ def main() -> None:
         print(f"{clock:10s}: one run (GANTrainer) {1000 * one:.2f} ms/step, {K} runs (BatchedGANTrainer) "
               f"{1000 * many:.2f} ms/step: ratio {many / one:.2f}x (goal <= 2x), "
               f"{K * one / many:.1f}x the runs per second of training them one by one")
+
+    # why the ratio is what it is: K runs do K times the arithmetic; once that arithmetic runs near the
+    # CPU's peak, the ratio cannot fall below K x (one run's FLOPs / peak) / (one run's time)
+    one = statistics.median(t[0] for t in single)
+    many = statistics.median(t[0] for t in batched)
+    f_one = flops_per_step(GANTrainer(cfg, mix.sample, batch_size=args.batch_size, seed=0))
+    f_many = flops_per_step(BatchedGANTrainer(cfg, mix.sample, list(range(K)), batch_size=args.batch_size))
+    peak = matmul_peak(args.threads)
+    print(f"arithmetic: one run {f_one / 1e6:.0f} MFLOP/step at {f_one / one / 1e9:.1f} GFLOP/s; {K} runs "
+          f"{f_many / 1e6:.0f} MFLOP/step at {f_many / many / 1e9:.1f} GFLOP/s; a 1024x1024 matrix product "
+          f"on {args.threads} thread(s): {peak:.1f} GFLOP/s. At that peak, {K} runs' products alone take "
+          f"{1000 * f_many / peak / 1e9:.2f} ms/step, i.e. a ratio of at least {f_many / peak / 1e9 / one:.2f}x")
 
     # equality, in float64: float32 rounding differences (a batched product sums in another order) grow
     # chaotically in a GAN within some dozens of steps; in float64 they stay far below the data scale
