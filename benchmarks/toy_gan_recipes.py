@@ -9,7 +9,7 @@ its cost (sample-steps per run, relative to the notebook's recipe), wall-clock s
 (ring + grid x 5 seeds, trained together by ``train_toy_runs``), and modes / high-quality % with 95 %
 t-intervals. It asserts nothing: the figures depend on the machine, the load average is printed.
 
-    .venv/bin/python benchmarks/toy_gan_recipes.py            # 12 recipes, about 45 minutes on one core
+    .venv/bin/python benchmarks/toy_gan_recipes.py            # 13 recipes, about an hour on one core
     .venv/bin/python benchmarks/toy_gan_recipes.py --quick    # a smoke check (60 steps)
     .venv/bin/python benchmarks/toy_gan_recipes.py --only base,batch256
 """
@@ -41,6 +41,8 @@ RECIPES = {
     "z_dim 8": ({}, {"z_dim": 8}, "8-dim noise instead of 2"),
     "D 256x2": ({}, {"d_hidden": (256, 256)}, "a wider discriminator (two layers of 256)"),
     "D 256x2 + 2x steps": ({"steps": 12000}, {"d_hidden": (256, 256)}, "the wider discriminator, twice the steps"),
+    "D 256x2 + batch 64 + 2x steps": ({"batch_size": 64, "steps": 12000}, {"d_hidden": (256, 256)},
+                                      "the wider discriminator, half the batch, twice the steps"),
     "PacGAN4": ({"pack": 4}, {}, "packing 4 (D judges 128 packs, G makes 512 samples)"),
     "PacGAN4 + 2x steps": ({"pack": 4, "steps": 12000}, {}, "packing 4, twice the steps"),
 }

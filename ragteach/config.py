@@ -6,14 +6,12 @@ they call :func:`by_mode`.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import Iterator, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
 QUICK_ENV = "RAGTEACH_QUICK"
-THREADS_ENV = "RAGTEACH_THREADS"
 
 
 def quick_mode() -> bool:
@@ -25,32 +23,6 @@ def quick_mode() -> bool:
 def by_mode(full: T, quick: T) -> T:
     """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``."""
     return quick if quick_mode() else full
-
-
-def training_threads() -> int:
-    """Threads for a large vectorised computation: ``RAGTEACH_THREADS`` if set (a classroom server that
-    shares its cores sets 1), otherwise 1 in quick mode (tests share the cores) and up to 2 in full mode."""
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{THREADS_ENV} must be a whole number >= 1, got {value!r}")
-        return int(value)
-    return by_mode(min(2, os.cpu_count() or 1), 1)
-
-
-@contextlib.contextmanager
-def threads(n: int | None = None) -> Iterator[int]:
-    """Run the enclosed block on ``n`` torch threads (default :func:`training_threads`), then restore the
-    previous count. Small networks run best on one thread; many runs batched into one step fill two."""
-    import torch
-
-    before = torch.get_num_threads()
-    n = training_threads() if n is None else n
-    torch.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_banner() -> str:

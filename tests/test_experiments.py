@@ -118,3 +118,32 @@ def test_schedule_lowers_each_rate_from_its_own_start():
     assert lr_g[-1] < 2e-3 and lr_d[-1] < 1e-3 and lr_g[-1] > lr_d[-1] > 1e-5
     with pytest.raises(ValueError, match="lr_decay"):
         Schedule(1e-4, decay="cosine")
+
+
+def test_jobs_side_by_side_in_processes_equal_the_jobs_run_here():
+    from ragteach.gan.experiments import train_toy_runs_side_by_side
+
+    recipe = dict(steps=30, eval_every=15, batch_size=32, sharpen_lr=1e-5, sharpen_fraction=0.4, lr_decay="exp")
+    jobs = {"GAN": dict(mixtures=[ring(), grid()], seeds=[0, 1], **recipe),
+            "PacGAN2": dict(mixtures=grid(), method="PacGAN2", pack=2, seeds=[3], label_smoothing=0.1, **recipe)}
+    here = train_toy_runs_side_by_side(jobs, workers=1)
+    there = train_toy_runs_side_by_side(jobs, workers=2)
+    assert list(there) == ["GAN", "PacGAN2"]
+    for name in jobs:
+        assert [(r.method, r.mixture, r.seed) for r in there[name]] == [(r.method, r.mixture, r.seed) for r in here[name]]
+        for a, b in zip(here[name], there[name]):
+            assert (a.steps, a.modes, a.high_quality) == (b.steps, b.modes, b.high_quality)
+            assert torch.equal(a.sample(200), b.sample(200))      # the rebuilt trainer is the trained one
+    assert there["PacGAN2"][0].session.step == 30
+    assert there["PacGAN2"][0].session.knobs.snapshot()["label_smoothing"] == 0.1
+
+
+def test_side_by_side_refuses_bad_jobs():
+    from ragteach.gan.experiments import train_toy_runs_side_by_side
+
+    with pytest.raises(ValueError, match="at least one job"):
+        train_toy_runs_side_by_side({})
+    with pytest.raises(ValueError, match="'GAN' does not fit"):
+        train_toy_runs_side_by_side({"GAN": dict(seeds=[0])})           # no mixtures
+    with pytest.raises(ValueError, match="workers"):
+        train_toy_runs_side_by_side({"GAN": dict(mixtures=ring())}, workers=0)

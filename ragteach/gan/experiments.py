@@ -1,10 +1,11 @@
 """Fixed-seed GAN experiments on the 2D mixtures, the way the notebooks run and tabulate them."""
 from __future__ import annotations
 
+import inspect
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -154,6 +155,27 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
     ``len(mixtures) · len(seeds)`` runs, so a multi-seed table costs little more than one run.
     Returns the runs mixture by mixture, seed by seed; ``seconds`` is each run's share of the wall time.
     """
+    session, runs = _toy_runs_session(mixtures, method, pack, seeds, batch_size, cfg, knob_values)
+    schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
+
+    def score() -> None:
+        for run, x in zip(runs, session.step_fn.sample(n_eval)):
+            stats = mode_stats(x, run.data)
+            run.steps.append(session.step)
+            run.modes.append(stats.modes_captured)
+            run.high_quality.append(stats.high_quality)
+
+    started = time.perf_counter()
+    _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(runs)} runs at once")
+    for run in runs:
+        run.seconds = (time.perf_counter() - started) / len(runs)
+    return runs
+
+
+def _toy_runs_session(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], method: str, pack: int,
+                      seeds: Sequence[int], batch_size: int, cfg: GANConfig | None,
+                      knob_values: dict[str, Any]) -> tuple[TrainingSession, list[ToyRun]]:
+    """The untrained session of :func:`train_toy_runs` and its empty runs, mixture by mixture, seed by seed."""
     from ragteach.gan.batched import BatchedGANTrainer
 
     mixtures = [mixtures] if isinstance(mixtures, GaussianMixture2D) else list(mixtures)
@@ -166,21 +188,61 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
     trainer = BatchedGANTrainer(cfg, [m.sample for m, _ in pairs], [s for _, s in pairs],
                                 batch_size=batch_size * pack)
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
-    runs = [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
-    schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
+    return session, [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
 
-    def score() -> None:
-        for run, (mix, _), x in zip(runs, pairs, trainer.sample(n_eval)):
-            stats = mode_stats(x, mix)
-            run.steps.append(session.step)
-            run.modes.append(stats.modes_captured)
-            run.high_quality.append(stats.high_quality)
 
-    started = time.perf_counter()
-    _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(pairs)} runs at once")
-    for run in runs:
-        run.seconds = (time.perf_counter() - started) / len(runs)
-    return runs
+def _toy_runs_in_worker(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`train_toy_runs` in a worker process on one torch thread; plain, picklable results."""
+    torch.set_num_threads(1)
+    runs = train_toy_runs(**kwargs, progress=False)
+    return {"checkpoint": runs[0].session.checkpoint(),
+            "scores": [(r.steps, r.modes, r.high_quality, r.seconds) for r in runs]}
+
+
+def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int = 1,
+                                progress: bool = False) -> dict[str, list[ToyRun]]:
+    """Several independent :func:`train_toy_runs` calls, ``name -> its keyword arguments``, ``workers`` at a time.
+
+    One batched step fills one core; two cores finish two jobs in about the time of one when each job has its
+    own process with one torch thread (a second thread on a shared step mostly waits). With ``workers=1`` the
+    jobs run here, one after the other. Every job's runs are exactly those ``train_toy_runs(**kwargs)`` gives
+    in this process (same seeds, same draws); their session is rebuilt here from the worker's checkpoint,
+    ready to sample. Jobs start in the order given: put the longest first."""
+    check_positive_int("workers", workers)
+    if not jobs:
+        raise ValueError("give at least one job, e.g. {'GAN': dict(mixtures=[ring()], seeds=[0, 1])}")
+    for name, kwargs in jobs.items():
+        try:
+            inspect.signature(train_toy_runs).bind(**kwargs)
+        except TypeError as exc:
+            raise ValueError(f"job {name!r} does not fit train_toy_runs: {exc}") from None
+    if workers == 1:
+        return {name: train_toy_runs(**kwargs, progress=progress) for name, kwargs in jobs.items()}
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    results: dict[str, dict[str, Any]] = {}
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = {pool.submit(_toy_runs_in_worker, kwargs): name for name, kwargs in jobs.items()}
+        for fut in tqdm(as_completed(futures), total=len(futures), disable=not progress,
+                        desc=f"{len(jobs)} jobs on {min(workers, len(jobs))} processes"):
+            results[futures[fut]] = fut.result()
+    out = {}
+    for name, kwargs in jobs.items():
+        a = inspect.signature(train_toy_runs).bind(**kwargs)   # train_toy_runs' arguments, defaults filled in
+        a.apply_defaults()
+        args = a.arguments
+        session, runs = _toy_runs_session(args["mixtures"], args["method"], args["pack"], args["seeds"],
+                                          args["batch_size"], args["cfg"], args["knob_values"])
+        session.restore(results[name]["checkpoint"])
+        for run, (steps, modes, hq, seconds) in zip(runs, results[name]["scores"]):
+            run.steps, run.modes, run.high_quality, run.seconds = steps, modes, hq, seconds
+        out[name] = runs
+    return out
 
 
 def _word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
