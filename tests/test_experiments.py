@@ -147,3 +147,27 @@ def test_side_by_side_refuses_bad_jobs():
         train_toy_runs_side_by_side({"GAN": dict(seeds=[0])})           # no mixtures
     with pytest.raises(ValueError, match="workers"):
         train_toy_runs_side_by_side({"GAN": dict(mixtures=ring())}, workers=0)
+
+
+def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
+    """The notebook's stop button sends SIGINT: the cell must return at once, not after the workers' jobs."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import os, signal, threading, time\n"
+        "from ragteach.data.toy2d import grid, ring\n"
+        "from ragteach.gan.experiments import train_toy_runs_side_by_side\n"
+        "if __name__ == '__main__':\n"
+        "    jobs = {k: dict(mixtures=m, seeds=[0], steps=10**6, eval_every=10**6, batch_size=32)\n"
+        "            for k, m in (('ring', ring()), ('grid', grid()))}\n"
+        "    threading.Timer(6, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "    start = time.perf_counter()\n"
+        "    try:\n"
+        "        train_toy_runs_side_by_side(jobs, workers=2)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print(f'interrupted after {time.perf_counter() - start:.1f} s')\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("interrupted after"), out.stdout + out.stderr
+    assert float(out.stdout.split()[2]) < 20          # a million steps would take hours

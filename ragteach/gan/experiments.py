@@ -191,12 +191,14 @@ def _toy_runs_session(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D],
     return session, [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
 
 
-def _toy_runs_in_worker(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """:func:`train_toy_runs` in a worker process on one torch thread; plain, picklable results."""
+def _toy_runs_in_worker(job: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """One job of :func:`train_toy_runs_side_by_side` in a worker process on one torch thread: its name and
+    plain, picklable results."""
+    name, kwargs = job
     torch.set_num_threads(1)
     runs = train_toy_runs(**kwargs, progress=False)
-    return {"checkpoint": runs[0].session.checkpoint(),
-            "scores": [(r.steps, r.modes, r.high_quality, r.seconds) for r in runs]}
+    return name, {"checkpoint": runs[0].session.checkpoint(),
+                  "scores": [(r.steps, r.modes, r.high_quality, r.seconds) for r in runs]}
 
 
 def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int = 1,
@@ -220,17 +222,17 @@ def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int
         return {name: train_toy_runs(**kwargs, progress=progress) for name, kwargs in jobs.items()}
 
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm.auto import tqdm
 
     results: dict[str, dict[str, Any]] = {}
+    n = min(workers, len(jobs))
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(_toy_runs_in_worker, kwargs): name for name, kwargs in jobs.items()}
-        for fut in tqdm(as_completed(futures), total=len(futures), disable=not progress,
-                        desc=f"{len(jobs)} jobs on {min(workers, len(jobs))} processes"):
-            results[futures[fut]] = fut.result()
+    # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
+    with ctx.Pool(n) as pool:
+        done = pool.imap_unordered(_toy_runs_in_worker, list(jobs.items()))
+        for name, result in tqdm(done, total=len(jobs), disable=not progress, desc=f"{len(jobs)} jobs on {n} processes"):
+            results[name] = result
     out = {}
     for name, kwargs in jobs.items():
         a = inspect.signature(train_toy_runs).bind(**kwargs)   # train_toy_runs' arguments, defaults filled in

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Sequence
@@ -173,6 +172,12 @@ def _train_in_worker(data: TextData, cfg: GPTConfig, p: float, steps: int, kwarg
             "dense": run.dense_batches, "random": run.random_batches}
 
 
+def _train_job_in_worker(job: tuple[int, TextData, GPTConfig, float, int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """Job ``i`` of :func:`train_quality_runs` in a worker: its index and results."""
+    i, data, cfg, p, steps, kwargs = job
+    return i, _train_in_worker(data, cfg, p, steps, kwargs)
+
+
 def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[str, Any]], steps: int,
                        workers: int = 1, **common: Any) -> list[QualityRun]:
     """Train several independent runs (each ``settings[i]``, e.g. ``{"p": 0.5}``, ``{"p": 1, "p_head": 0.5}``,
@@ -194,10 +199,11 @@ def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[s
         return [train_quality(data, cfg, p, steps, **kw) for p, kw in jobs]
     results: list[dict[str, Any] | None] = [None] * len(jobs)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(_train_in_worker, data, cfg, p, steps, kw): i for i, (p, kw) in enumerate(jobs)}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc=f"{len(jobs)} runs on {workers} processes"):
-            results[futures[fut]] = fut.result()
+    # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
+    with ctx.Pool(min(workers, len(jobs))) as pool:
+        done = pool.imap_unordered(_train_job_in_worker, [(i, data, cfg, p, steps, kw) for i, (p, kw) in enumerate(jobs)])
+        for i, result in tqdm(done, total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"):
+            results[i] = result
     runs = []
     for (p, kw), res in zip(jobs, results):
         assert res is not None
