@@ -45,6 +45,13 @@ RECIPES = {
                                       "the wider discriminator, half the batch, twice the steps"),
     "PacGAN4": ({"pack": 4}, {}, "packing 4 (D judges 128 packs, G makes 512 samples)"),
     "PacGAN4 + 2x steps": ({"pack": 4, "steps": 12000}, {}, "packing 4, twice the steps"),
+    "D 256x2, lr falls over 70 %": ({"sharpen_fraction": 0.7}, {"d_hidden": (256, 256)},
+                                    "the wider discriminator, a longer low-learning-rate phase"),
+    "D 256x2, lr 2e-3": ({"lr_g": 2e-3, "lr_d": 2e-3}, {"d_hidden": (256, 256)},
+                         "the wider discriminator, twice the starting learning rate"),
+    "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
+    "PacGAN4 + 2 D steps": ({"pack": 4, "d_steps": 2}, {}, "packing 4, two D updates per G update"),
+    "PacGAN4 + 3 D steps": ({"pack": 4, "d_steps": 3}, {}, "packing 4, three D updates per G update"),
 }
 TARGETS = {"ring": (7.9, 97.0), "grid": (24.0, 90.0)}
 

@@ -53,6 +53,11 @@ def test_each_batched_run_equals_the_same_run_trained_alone(pack, knobs):
             d = batched.discriminator(i)
             assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(d.parameters(), t.D.parameters()))
         assert m["loss_d"] == pytest.approx(sum(s["loss_d"] for s in singles) / 3, abs=1e-9)
+        # D's accuracy on fresh samples, packed as in training, is each run's own
+        real = torch.stack([mix.sample(64, torch.Generator().manual_seed(1)).double() for mix in mixes])
+        fake = batched.sample(64)
+        accuracy = batched.d_accuracy(real, fake)
+        assert accuracy.tolist() == [t.d_accuracy(real[i], fake[i]) for i, t in enumerate(alone)]
 
 
 def test_a_run_does_not_depend_on_its_neighbours():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import (ToyRun, little_data_verdict, longer_verdict,
+from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, longer_verdict,
                                       noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                       stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
                                       train_toy_runs, wobble)
@@ -132,7 +132,7 @@ def test_jobs_side_by_side_in_processes_equal_the_jobs_run_here():
     for name in jobs:
         assert [(r.method, r.mixture, r.seed) for r in there[name]] == [(r.method, r.mixture, r.seed) for r in here[name]]
         for a, b in zip(here[name], there[name]):
-            assert (a.steps, a.modes, a.high_quality) == (b.steps, b.modes, b.high_quality)
+            assert (a.steps, a.modes, a.high_quality, a.d_accuracy) == (b.steps, b.modes, b.high_quality, b.d_accuracy)
             assert torch.equal(a.sample(200), b.sample(200))      # the rebuilt trainer is the trained one
     assert there["PacGAN2"][0].session.step == 30
     assert there["PacGAN2"][0].session.knobs.snapshot()["label_smoothing"] == 0.1
@@ -171,3 +171,31 @@ def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.stdout.startswith("interrupted after"), out.stdout + out.stderr
     assert float(out.stdout.split()[2]) < 20          # a million steps would take hours
+
+
+def test_runs_record_the_discriminators_accuracy_at_every_evaluation():
+    one = train_toy(grid(), pack=4, steps=20, eval_every=10, batch_size=16)
+    together = train_toy_runs([ring(), grid()], pack=2, seeds=[0], steps=20, eval_every=10, batch_size=16)
+    for run in [one, *together]:
+        assert len(run.d_accuracy) == len(run.steps) == 2
+        assert all(0.0 <= a <= 1.0 for a in run.d_accuracy)
+
+
+def _d_runs(accuracies, hq=0.05):
+    return [ToyRun("PacGAN4", "grid", s, steps=[1, 2, 3, 4], modes=[20] * 4, high_quality=[hq] * 4,
+                   d_accuracy=[0.9, 0.8, a, a]) for s, a in enumerate(accuracies)]
+
+
+def test_discriminator_verdict_reads_the_late_accuracy_against_chance():
+    """The verdict text follows the measurement: at chance, above chance, or inconclusive."""
+    at_chance = discriminator_verdict(_d_runs([0.50, 0.505, 0.495, 0.50]))
+    above = discriminator_verdict(_d_runs([0.70, 0.72, 0.68, 0.71]))
+    unclear = discriminator_verdict(_d_runs([0.45, 0.60, 0.50, 0.58]))
+    assert "at chance" in at_chance and "50.0 ± 0.6 %" in at_chance and "5.0 ± 0.0 %" in at_chance
+    assert "above chance" in above and "at chance" not in above
+    assert "inconclusive" in unclear
+    assert len({at_chance, above, unclear}) == 3
+    with pytest.raises(ValueError, match="no D accuracy"):
+        discriminator_verdict([ToyRun("a", "grid", 0, modes=[1], high_quality=[0.1])])
+    with pytest.raises(ValueError):
+        discriminator_verdict([])

@@ -104,3 +104,15 @@ def test_digit_like_diversity_does_not_count_noise_as_diversity(judge_and_data):
         confident_diversity(judge, noise, threshold=1.5)
     with pytest.raises(ValueError, match="both train and max_distance"):
         digit_like(judge, noise, train=d.x_train)
+
+
+def test_d_accuracy_is_the_mean_of_real_and_fake_hits():
+    from ragteach.metrics.discriminator import d_accuracy
+    real = torch.tensor([2.0, 1.0, -1.0, 3.0])       # 3 of 4 called real
+    fake = torch.tensor([-2.0, 0.5, 1.0, 4.0])       # 1 of 4 called fake
+    assert d_accuracy(real, fake).item() == pytest.approx(0.5 * (0.75 + 0.25))
+    assert d_accuracy(torch.ones(2, 5), -torch.ones(2, 5)).tolist() == [1.0, 1.0]   # per run
+    with pytest.raises(ValueError, match="same leading shape"):
+        d_accuracy(torch.ones(2, 5), torch.ones(3, 5))
+    with pytest.raises(ValueError, match="lower lr_d"):
+        d_accuracy(torch.tensor([float("nan")]), torch.zeros(1))

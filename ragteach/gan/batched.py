@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from ragteach.gan import randomize
 from ragteach.gan.models import Discriminator, GANConfig, Generator
+from ragteach.metrics.discriminator import d_accuracy
 from ragteach.training import (CheckpointMismatchError, Metrics, Trainer, check_positive_int, check_seed,
                                seeded, set_lr)
 
@@ -208,6 +209,15 @@ class BatchedGANTrainer(Trainer):
         z = torch.randn(n, self.cfg.z_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
         with torch.no_grad():
             return self.G(z.expand(self.n_runs, n, self.cfg.z_dim)).cpu()
+
+    def d_accuracy(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """(K,): each run's D accuracy (see :mod:`ragteach.metrics.discriminator`) on real and fake samples
+        of shape (K, n, data_dim), packed as in training (n a multiple of ``cfg.pack``)."""
+        if real.shape[1] % self.cfg.pack or fake.shape[1] % self.cfg.pack:
+            raise ValueError(f"give a multiple of pack={self.cfg.pack} samples per run, got {real.shape[1]} and "
+                             f"{fake.shape[1]}")
+        with torch.no_grad():
+            return d_accuracy(self._d(real.to(self.device)), self._d(fake.to(self.device))).cpu()
 
     def generator(self, k: int) -> Generator:
         """Run ``k``'s generator as a plain :class:`Generator` (for previews or further use)."""

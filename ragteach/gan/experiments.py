@@ -31,6 +31,7 @@ class ToyRun:
     steps: list[int] = field(default_factory=list)
     modes: list[int] = field(default_factory=list)
     high_quality: list[float] = field(default_factory=list)
+    d_accuracy: list[float] = field(default_factory=list)   # D's accuracy on fresh real and fake samples (0.5: chance)
     seconds: float = 0.0
     session: TrainingSession | None = None
     index: int | None = None
@@ -111,6 +112,11 @@ def _train_chunks(session: TrainingSession, schedule: Schedule, steps: int, eval
             score()
 
 
+def _eval_real(mixture: GaussianMixture2D, n: int, seed: int = 4321) -> torch.Tensor:
+    """``n`` fresh real samples for scoring D, the same for every run and evaluation (a fixed seed)."""
+    return mixture.sample(n, torch.Generator().manual_seed(seed))
+
+
 def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, seed: int = 0,
               steps: int = 2000, eval_every: int = 250, batch_size: int = 128, n_eval: int = 2500,
               sharpen_lr: float | None = None, sharpen_fraction: float = 0.25, lr_decay: str = "step",
@@ -132,10 +138,13 @@ def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, se
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
 
     def score() -> None:
-        stats: ModeStats = mode_stats(trainer.sample(n_eval), mixture)
+        fake = trainer.sample(n_eval)
+        stats: ModeStats = mode_stats(fake, mixture)
         run.steps.append(session.step)
         run.modes.append(stats.modes_captured)
         run.high_quality.append(stats.high_quality)
+        n = n_eval - n_eval % pack
+        run.d_accuracy.append(trainer.d_accuracy(_eval_real(mixture, n), fake[:n]))
 
     started = time.perf_counter()
     _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method} seed {seed}")
@@ -159,11 +168,15 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
 
     def score() -> None:
-        for run, x in zip(runs, session.step_fn.sample(n_eval)):
+        fake = session.step_fn.sample(n_eval)
+        n = n_eval - n_eval % pack
+        accuracy = session.step_fn.d_accuracy(torch.stack([_eval_real(run.data, n) for run in runs]), fake[:, :n])
+        for run, x, acc in zip(runs, fake, accuracy.tolist()):
             stats = mode_stats(x, run.data)
             run.steps.append(session.step)
             run.modes.append(stats.modes_captured)
             run.high_quality.append(stats.high_quality)
+            run.d_accuracy.append(acc)
 
     started = time.perf_counter()
     _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(runs)} runs at once")
@@ -198,7 +211,7 @@ def _toy_runs_in_worker(job: tuple[str, dict[str, Any]]) -> tuple[str, dict[str,
     torch.set_num_threads(1)
     runs = train_toy_runs(**kwargs, progress=False)
     return name, {"checkpoint": runs[0].session.checkpoint(),
-                  "scores": [(r.steps, r.modes, r.high_quality, r.seconds) for r in runs]}
+                  "scores": [(r.steps, r.modes, r.high_quality, r.d_accuracy, r.seconds) for r in runs]}
 
 
 def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int = 1,
@@ -241,8 +254,8 @@ def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int
         session, runs = _toy_runs_session(args["mixtures"], args["method"], args["pack"], args["seeds"],
                                           args["batch_size"], args["cfg"], args["knob_values"])
         session.restore(results[name]["checkpoint"])
-        for run, (steps, modes, hq, seconds) in zip(runs, results[name]["scores"]):
-            run.steps, run.modes, run.high_quality, run.seconds = steps, modes, hq, seconds
+        for run, (steps, modes, hq, accuracy, seconds) in zip(runs, results[name]["scores"]):
+            run.steps, run.modes, run.high_quality, run.d_accuracy, run.seconds = steps, modes, hq, accuracy, seconds
         out[name] = runs
     return out
 
@@ -344,6 +357,35 @@ def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str 
     return (f"{mixture}: {pac_name} captured {modes} the GAN ({format_interval(pm)} vs {format_interval(gm)}, "
             f"difference {d_modes}) and had {hq} high-quality share ({format_interval(ph)} % vs "
             f"{format_interval(gh)} %, difference {d_hq} points), {len(pac)} and {len(gan)} seeds.")
+
+
+def late_d_accuracy(run: ToyRun) -> float:
+    """D's mean accuracy (in %) over the second half of a run's evaluations: where it settled."""
+    if not run.d_accuracy:
+        raise ValueError(f"run {run.method}/{run.mixture}/seed {run.seed} recorded no D accuracy")
+    late = run.d_accuracy[len(run.d_accuracy) // 2:]
+    return 100 * statistics.fmean(late)
+
+
+def discriminator_verdict(runs: Sequence[ToyRun], margin: float = 2.0) -> str:
+    """Whether D stayed at chance over the second half of training, from the interval over seeds, beside the
+    generator's final high-quality share. "at chance": the interval lies within 50 ± ``margin`` %; "above
+    chance": it lies above 50 + ``margin``; otherwise "inconclusive". A D at chance while G's samples are
+    plainly wrong (low high-quality share) is a D that cannot see the difference, so G gets no direction."""
+    if not runs:
+        raise ValueError("need at least one run")
+    acc = [late_d_accuracy(r) for r in runs]
+    mean, half = interval(acc)
+    if 50 - margin <= mean - half and mean + half <= 50 + margin:
+        word = f"at chance (within 50 ± {margin:g} %)"
+    elif mean - half > 50 + margin:
+        word = "above chance"
+    else:
+        word = "inconclusive (the interval crosses the chance band)"
+    _, hq = _final(runs)
+    return (f"{runs[0].method} on the {runs[0].mixture}: D's accuracy on fresh real and generated samples over the "
+            f"second half of training {format_interval(acc)} % over {len(runs)} seeds: {word}; "
+            f"G's high-quality share at the end {format_interval(hq)} %.")
 
 
 def target_verdict(runs: Sequence[ToyRun], min_modes: float, min_hq: float) -> str:

@@ -17,6 +17,7 @@ from ragteach.gan import randomize, relative
 from ragteach.gan.losses import G_LOSSES, d_loss, rasgan_d_loss, rasgan_g_loss
 from ragteach.gan.models import Discriminator, GANConfig, Generator
 from ragteach.knobs import Knob, Knobs
+from ragteach.metrics.discriminator import d_accuracy
 from ragteach.training import CheckpointMismatchError, Trainer, check_positive_int, eval_mode, seeded, set_lr
 
 RealSampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -188,6 +189,12 @@ class GANTrainer(Trainer):
         check_positive_int("n", n)
         with eval_mode(self.G):
             return self.G.sample(n, torch.Generator().manual_seed(seed)).cpu()
+
+    def d_accuracy(self, real: torch.Tensor, fake: torch.Tensor) -> float:
+        """D's accuracy (see :mod:`ragteach.metrics.discriminator`) on real and fake samples (n, data_dim),
+        packed as in training; no augmentation or noise: what D itself can tell apart."""
+        with torch.no_grad(), eval_mode(self.D):
+            return float(d_accuracy(self.D(real.to(self.device)), self.D(fake.to(self.device))))
 
     def extra_state(self) -> dict[str, Any]:
         return {"fixed_z": self.fixed_z}
