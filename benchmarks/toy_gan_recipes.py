@@ -1,15 +1,15 @@
 """Which training recipe reaches issue 12's targets for the plain GAN on the toy mixtures, and at what cost?
 
-Notebook 01 trains the GAN on the 8-Gaussian ring and the 25-Gaussian grid with one recipe (batch 128,
-6,000 steps, lr 1e-3 falling geometrically to 1e-5 over the last 40 %). Issue 12 asks for ring >= 7.9 modes /
->= 97 % high quality and grid >= 24 / >= 90 % (means over >= 5 seeds) within 5 minutes for the whole
+Notebook 01 first trained the GAN on the 8-Gaussian ring and the 25-Gaussian grid with the recipe "base"
+(batch 128, 6,000 steps, lr 1e-3 falling geometrically to 1e-5 over the last 40 %); it now uses "lr falls over
+15 %", chosen here. Issue 12 asks for ring >= 7.9 modes / >= 97 % high quality and grid >= 24 / >= 90 % (means over >= 5 seeds) within 5 minutes for the whole
 notebook. This script measures the recipe and its neighbours on *tuning* seeds (100-104, not the
 notebook's 0-4, so the notebook's numbers are not the ones a recipe was chosen on) and prints, per recipe:
-its cost (sample-steps per run, relative to the notebook's recipe), wall-clock seconds for all runs
+its cost (sample-steps per run, relative to "base"), wall-clock seconds for all runs
 (ring + grid x 5 seeds, trained together by ``train_toy_runs``), and modes / high-quality % with 95 %
 t-intervals. It asserts nothing: the figures depend on the machine, the load average is printed.
 
-    .venv/bin/python benchmarks/toy_gan_recipes.py            # 13 recipes, about an hour on one core
+    .venv/bin/python benchmarks/toy_gan_recipes.py            # 24 recipes, about two hours on one core
     .venv/bin/python benchmarks/toy_gan_recipes.py --quick    # a smoke check (60 steps)
     .venv/bin/python benchmarks/toy_gan_recipes.py --only base,batch256
 """
@@ -31,7 +31,7 @@ BASE = dict(steps=6000, batch_size=128, lr_g=1e-3, lr_d=1e-3, sharpen_lr=1e-5, s
             lr_decay="exp")
 # name: (change of the recipe, change of the architecture, what it tests)
 RECIPES = {
-    "base": ({}, {}, "notebook 01's recipe"),
+    "base": ({}, {}, "notebook 01's first recipe (lr falls over the last 40 %)"),
     "2x steps": ({"steps": 12000}, {}, "the same recipe, twice the steps"),
     "batch256": ({"batch_size": 256}, {}, "twice the batch, same steps (2x the arithmetic)"),
     "batch64 x2 steps": ({"batch_size": 64, "steps": 12000}, {}, "half the batch, twice the steps (same arithmetic)"),
@@ -45,9 +45,16 @@ RECIPES = {
                                       "the wider discriminator, half the batch, twice the steps"),
     "PacGAN4": ({"pack": 4}, {}, "packing 4 (D judges 128 packs, G makes 512 samples)"),
     "PacGAN4 + 2x steps": ({"pack": 4, "steps": 12000}, {}, "packing 4, twice the steps"),
-    "D 256x2, lr falls over 70 %": ({"sharpen_fraction": 0.7}, {"d_hidden": (256, 256)},
+    "D 256x2 + lr falls over 70 %": ({"sharpen_fraction": 0.7}, {"d_hidden": (256, 256)},
                                     "the wider discriminator, a longer low-learning-rate phase"),
-    "D 256x2, lr 2e-3": ({"lr_g": 2e-3, "lr_d": 2e-3}, {"d_hidden": (256, 256)},
+    "lr falls over 15 %": ({"sharpen_fraction": 0.15}, {}, "a shorter low-learning-rate phase (notebook 01's recipe)"),
+    "D 256x2 + lr falls over 15 %": ({"sharpen_fraction": 0.15}, {"d_hidden": (256, 256)},
+                                     "the wider discriminator, a shorter low-learning-rate phase"),
+    "D 256x2 + 1.5x steps + lr falls over 15 %": ({"steps": 9000, "sharpen_fraction": 0.15}, {"d_hidden": (256, 256)},
+                                                  "the wider discriminator, 1.5x the steps, a shorter low-rate phase"),
+    "G+D 256 + lr falls over 15 %": ({"sharpen_fraction": 0.15}, {"d_hidden": (256, 256), "g_hidden": (256, 256, 256)},
+                                     "wider G (3 x 256) and D (2 x 256), a shorter low-rate phase"),
+    "D 256x2 + lr 2e-3": ({"lr_g": 2e-3, "lr_d": 2e-3}, {"d_hidden": (256, 256)},
                          "the wider discriminator, twice the starting learning rate"),
     "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
     "PacGAN4 + 2 D steps": ({"pack": 4, "d_steps": 2}, {}, "packing 4, two D updates per G update"),
