@@ -125,7 +125,8 @@ def test_jobs_side_by_side_in_processes_equal_the_jobs_run_here():
 
     recipe = dict(steps=30, eval_every=15, batch_size=32, sharpen_lr=1e-5, sharpen_fraction=0.4, lr_decay="exp")
     jobs = {"GAN": dict(mixtures=[ring(), grid()], seeds=[0, 1], **recipe),
-            "PacGAN2": dict(mixtures=grid(), method="PacGAN2", pack=2, seeds=[3], label_smoothing=0.1, **recipe)}
+            "PacGAN2": dict(mixtures=grid(), method="PacGAN2", pack=2, seeds=[3], label_smoothing=0.1,
+                            betas=(0.5, 0.9), **recipe)}
     here = train_toy_runs_side_by_side(jobs, workers=1)
     there = train_toy_runs_side_by_side(jobs, workers=2)
     assert list(there) == ["GAN", "PacGAN2"]
@@ -136,6 +137,9 @@ def test_jobs_side_by_side_in_processes_equal_the_jobs_run_here():
             assert torch.equal(a.sample(200), b.sample(200))      # the rebuilt trainer is the trained one
     assert there["PacGAN2"][0].session.step == 30
     assert there["PacGAN2"][0].session.knobs.snapshot()["label_smoothing"] == 0.1
+    for runs in (here, there):     # Adam's betas reach both optimisers, also in the rebuilt trainer
+        assert {o.param_groups[0]["betas"] for o in runs["PacGAN2"][0].session.step_fn.optimizers.values()} == {(0.5, 0.9)}
+        assert runs["GAN"][0].session.step_fn.optimizers["D"].param_groups[0]["betas"] == (0.5, 0.999)
 
 
 def test_side_by_side_refuses_bad_jobs():

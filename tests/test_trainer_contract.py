@@ -274,3 +274,14 @@ def test_eval_mode_restores_each_module_s_own_mode():
         with eval_mode(a):
             raise RuntimeError("inside")
     assert a.training
+
+
+def test_flush_denormals_zeroes_denormal_floats_only_inside_the_block():
+    from ragteach.training import flush_denormals
+
+    tiny = torch.tensor([1e-39], dtype=torch.float32)          # denormal in float32
+    assert (tiny * 1.0).item() != 0.0
+    with flush_denormals():
+        assert (tiny * 1.0).item() == 0.0
+        assert (torch.tensor([1e-30]) * 1.0).item() != 0.0    # a small normal number is kept
+    assert (tiny * 1.0).item() != 0.0                          # PyTorch's default again afterwards

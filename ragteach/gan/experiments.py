@@ -15,7 +15,7 @@ from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.modes import ModeStats, mode_stats
 from ragteach.stats import Difference, difference, format_interval, interval
-from ragteach.training import check_positive_int
+from ragteach.training import check_positive_int, flush_denormals
 
 
 @dataclass
@@ -156,15 +156,17 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
                    pack: int = 1, seeds: Sequence[int] = (0, 1, 2, 3, 4), steps: int = 2000, eval_every: int = 250,
                    batch_size: int = 128, n_eval: int = 2500, sharpen_lr: float | None = None,
                    sharpen_fraction: float = 0.25, lr_decay: str = "step", cfg: GANConfig | None = None,
-                   progress: bool = False, **knob_values: Any) -> list[ToyRun]:
+                   betas: tuple[float, float] = (0.5, 0.999), progress: bool = False,
+                   **knob_values: Any) -> list[ToyRun]:
     """Every (mixture, seed) pair as one run, all trained together in one vectorised step.
 
     The same recipe as :func:`train_toy` (same batches, noise and initial weights per seed, up to float
     rounding), but one :class:`~ragteach.gan.batched.BatchedGANTrainer` step trains all
     ``len(mixtures) · len(seeds)`` runs, so a multi-seed table costs little more than one run.
+    betas: Adam's (β1, β2) for both players; (0.5, 0.999) is DCGAN's setting, (0.5, 0.9) WGAN-GP's toy one.
     Returns the runs mixture by mixture, seed by seed; ``seconds`` is each run's share of the wall time.
     """
-    session, runs = _toy_runs_session(mixtures, method, pack, seeds, batch_size, cfg, knob_values)
+    session, runs = _toy_runs_session(mixtures, method, pack, seeds, batch_size, cfg, knob_values, betas)
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
 
     def score() -> None:
@@ -179,7 +181,8 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
             run.d_accuracy.append(acc)
 
     started = time.perf_counter()
-    _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(runs)} runs at once")
+    with flush_denormals():
+        _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(runs)} runs at once")
     for run in runs:
         run.seconds = (time.perf_counter() - started) / len(runs)
     return runs
@@ -187,7 +190,8 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
 
 def _toy_runs_session(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], method: str, pack: int,
                       seeds: Sequence[int], batch_size: int, cfg: GANConfig | None,
-                      knob_values: dict[str, Any]) -> tuple[TrainingSession, list[ToyRun]]:
+                      knob_values: dict[str, Any],
+                      betas: tuple[float, float] = (0.5, 0.999)) -> tuple[TrainingSession, list[ToyRun]]:
     """The untrained session of :func:`train_toy_runs` and its empty runs, mixture by mixture, seed by seed."""
     from ragteach.gan.batched import BatchedGANTrainer
 
@@ -199,7 +203,7 @@ def _toy_runs_session(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D],
     if cfg.pack != pack:
         raise ValueError(f"cfg.pack={cfg.pack} but pack={pack}: give the same packing once")
     trainer = BatchedGANTrainer(cfg, [m.sample for m, _ in pairs], [s for _, s in pairs],
-                                batch_size=batch_size * pack)
+                                batch_size=batch_size * pack, betas=betas)
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
     return session, [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
 
@@ -252,7 +256,7 @@ def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int
         a.apply_defaults()
         args = a.arguments
         session, runs = _toy_runs_session(args["mixtures"], args["method"], args["pack"], args["seeds"],
-                                          args["batch_size"], args["cfg"], args["knob_values"])
+                                          args["batch_size"], args["cfg"], args["knob_values"], args["betas"])
         session.restore(results[name]["checkpoint"])
         for run, (steps, modes, hq, accuracy, seconds) in zip(runs, results[name]["scores"]):
             run.steps, run.modes, run.high_quality, run.d_accuracy, run.seconds = steps, modes, hq, accuracy, seconds
