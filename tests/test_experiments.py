@@ -80,6 +80,8 @@ def test_verdicts_follow_the_measurements():
     assert stability_verdict(steady, steady).word == "inconclusive"
     assert "more modes" in packing_verdict(wobbly, steady) and "fewer modes" in packing_verdict(steady, wobbly)
     assert "no clearly different" in packing_verdict(steady, steady)
+    assert "than PacGAN4 with one D step" in packing_verdict(wobbly, steady, "PacGAN4, 2 D steps",
+                                                             base_name="PacGAN4 with one D step")
     assert "does not reach" in target_verdict(wobbly, 24, 90) and " reaches" in target_verdict(steady, 24, 90)
     g = torch.Generator().manual_seed(0)
     assert noise_verdict(torch.randn(4000, 2, generator=g)).word != noise_verdict(torch.rand(4000, 2, generator=g)).word

@@ -351,14 +351,16 @@ def stability_verdict(plain: Sequence[ToyRun], randomized: Sequence[ToyRun]) -> 
     return Verdict(word, reason)
 
 
-def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str = "PacGAN4") -> str:
-    """One sentence comparing packed and plain runs on one mixture, from the intervals of the differences."""
+def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str = "PacGAN4",
+                    base_name: str = "the GAN") -> str:
+    """One sentence comparing packed runs (``pac``) with the runs ``base_name`` names (``gan``, plain by default)
+    on one mixture, from the intervals of the differences."""
     (gm, gh), (pm, ph) = _final(gan), _final(pac)
     d_modes, d_hq = difference(gm, pm), difference(gh, ph)
     mixture = gan[0].mixture if gan else "?"
     modes = _word(d_modes.sign, "more modes than", "fewer modes than", "no clearly different number of modes from")
     hq = _word(d_hq.sign, "a higher", "a lower", "no clearly different")
-    return (f"{mixture}: {pac_name} captured {modes} the GAN ({format_interval(pm)} vs {format_interval(gm)}, "
+    return (f"{mixture}: {pac_name} captured {modes} {base_name} ({format_interval(pm)} vs {format_interval(gm)}, "
             f"difference {d_modes}) and had {hq} high-quality share ({format_interval(ph)} % vs "
             f"{format_interval(gh)} %, difference {d_hq} points), {len(pac)} and {len(gan)} seeds.")
 
