@@ -136,6 +136,8 @@ def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, se
     session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
     run = ToyRun(method, mixture.name, seed, session=session, data=mixture)
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
+    n_packed = n_eval - n_eval % pack              # D judges whole packs
+    real = _eval_real(mixture, n_packed)           # the same real samples at every evaluation
 
     def score() -> None:
         fake = trainer.sample(n_eval)
@@ -143,8 +145,7 @@ def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, se
         run.steps.append(session.step)
         run.modes.append(stats.modes_captured)
         run.high_quality.append(stats.high_quality)
-        n = n_eval - n_eval % pack
-        run.d_accuracy.append(trainer.d_accuracy(_eval_real(mixture, n), fake[:n]))
+        run.d_accuracy.append(trainer.d_accuracy(real, fake[:n_packed]))
 
     started = time.perf_counter()
     _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method} seed {seed}")
@@ -168,11 +169,12 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
     """
     session, runs = _toy_runs_session(mixtures, method, pack, seeds, batch_size, cfg, knob_values, betas)
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
+    n_packed = n_eval - n_eval % pack                                     # D judges whole packs
+    real = torch.stack([_eval_real(run.data, n_packed) for run in runs])  # the same at every evaluation
 
     def score() -> None:
         fake = session.step_fn.sample(n_eval)
-        n = n_eval - n_eval % pack
-        accuracy = session.step_fn.d_accuracy(torch.stack([_eval_real(run.data, n) for run in runs]), fake[:, :n])
+        accuracy = session.step_fn.d_accuracy(real, fake[:, :n_packed])
         for run, x, acc in zip(runs, fake, accuracy.tolist()):
             stats = mode_stats(x, run.data)
             run.steps.append(session.step)
