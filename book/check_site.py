@@ -22,6 +22,7 @@ PLOTLY_FIGURES: dict[str, int] = {
     "01_gan_basics": 1,                  # every toy run's modes and high-quality share over training
     "04_retrieval_generation": 1,        # the question/document embedding map
     "05_generative_models_compared": 2,  # the VAE latent explorer and the conditional GAN's class explorer
+    "06_packing_and_mode_collapse": 1,   # every GAN and PacGAN4 run's modes and high-quality share over training
 }
 
 # a Markdown table output left as a paragraph of text: its delimiter row inside <p> (CommonMark turns --- into an em

@@ -73,9 +73,10 @@ class Discriminator(nn.Module):
         return self.net(x).squeeze(-1)  # (B/m,)
 
 
-def toy_config(pack: int = 1) -> GANConfig:
-    """The 2D mixture GAN: 2-dim noise, three hidden layers of 128 units in G and D."""
-    return GANConfig(z_dim=2, data_dim=2, pack=pack)
+def toy_config(pack: int = 1, d_hidden: tuple[int, ...] = (128, 128, 128)) -> GANConfig:
+    """The 2D mixture GAN: 2-dim noise, three hidden layers of 128 units in G, ``d_hidden`` in D
+    (notebook 01's table uses a wider D: two layers of 256)."""
+    return GANConfig(z_dim=2, data_dim=2, d_hidden=tuple(d_hidden), pack=pack)
 
 
 def article_digits_config(pack: int = 1) -> GANConfig:
