@@ -113,7 +113,7 @@ grade: $(TEACH_STAMP)
 	$(PY) -m ragteach.exercises.assignments grade $(COURSE) $(SUBMISSIONS)
 
 test-notebooks: $(STAMP)
-	RAGTEACH_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -q notebooks --nbval-lax -p no:cacheprovider
+	RAGTEACH_QUICK=1 RAGTEACH_STRICT=1 MPLBACKEND=Agg $(PY) -m pytest -q notebooks --nbval-lax -p no:cacheprovider
 
 benchmarks: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done

@@ -166,6 +166,7 @@ def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
         "from ragteach.data.toy2d import grid, ring\n"
         "from ragteach.gan.experiments import train_toy_runs_side_by_side\n"
         "if __name__ == '__main__':\n"
+        "    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in Jupyter, even if started with SIGINT ignored\n"
         "    jobs = {k: dict(mixtures=m, seeds=[0], steps=10**6, eval_every=10**6, batch_size=32)\n"
         "            for k, m in (('ring', ring()), ('grid', grid()))}\n"
         "    threading.Timer(6, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"

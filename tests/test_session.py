@@ -235,7 +235,18 @@ def test_wait_for_step_reraises_a_training_error():
 
 
 # ---------------------------------------------------------------------------- Ctrl-C, status, knob records
-def test_ctrl_c_in_run_stops_cleanly_and_the_next_run_takes_exactly_its_steps():
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt, as in Jupyter's kernel, even when the test runner started with SIGINT
+    ignored (a background job of a non-interactive shell inherits SIG_IGN)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_in_run_stops_cleanly_and_the_next_run_takes_exactly_its_steps(ctrl_c_raises):
     """KeyboardInterrupt raised in the waiting (main) thread, as Ctrl-C or Jupyter's stop button does."""
     import _thread
 
