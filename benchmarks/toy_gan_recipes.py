@@ -11,7 +11,7 @@ its cost (sample-steps per run, relative to "base"), wall-clock seconds for all 
 (ring + grid x 5 seeds, trained together by ``train_toy_runs``), and modes / high-quality % with 95 %
 t-intervals. It asserts nothing: the figures depend on the machine, the load average is printed.
 
-    .venv/bin/python benchmarks/toy_gan_recipes.py            # 39 recipes, several hours on one core
+    .venv/bin/python benchmarks/toy_gan_recipes.py            # 43 recipes, several hours on one core
     .venv/bin/python benchmarks/toy_gan_recipes.py --quick    # a smoke check (60 steps)
     .venv/bin/python benchmarks/toy_gan_recipes.py --only base,"notebook 01"
 """
@@ -90,6 +90,16 @@ RECIPES = {
                                                      {"d_hidden": (256, 256)}, "the wider D, 1.5x the steps"),
     "notebook 01": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)}, {"d_hidden": (256, 256)},
                     "the wider D (2 x 256), 1.25x the steps, lr falls over 25 %, betas (0.5, 0.9): notebook 01's recipe"),
+    "notebook 01 + lr floor 1e-4": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9), "sharpen_lr": 1e-4},
+                                    {"d_hidden": (256, 256)}, "notebook 01's recipe, lr falling to 1e-4 only"),
+    "notebook 01 + lr falls over 40 %": ({"steps": 7500, "sharpen_fraction": 0.4, "betas": (0.5, 0.9)},
+                                         {"d_hidden": (256, 256)}, "notebook 01's recipe, a longer low-rate phase"),
+    "notebook 01 + G 4 layers": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
+                                 {"d_hidden": (256, 256), "g_hidden": (128, 128, 128, 128)},
+                                 "notebook 01's recipe, a deeper G (4 x 128)"),
+    "notebook 01 + G 192 wide": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
+                                 {"d_hidden": (256, 256), "g_hidden": (192, 192, 192)},
+                                 "notebook 01's recipe, a wider G (3 x 192)"),
     "PacGAN4 + notebook 01": ({"pack": 4, "steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
                               {"d_hidden": (256, 256)}, "packing 4 with notebook 01's recipe"),
     "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
