@@ -1,6 +1,4 @@
 """K runs of a GAN variant (λ term, RaSGAN, augmentations) in one vectorised step equal the runs trained alone."""
-import contextlib
-
 import pytest
 import torch
 
@@ -11,40 +9,29 @@ from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 
 
-@contextlib.contextmanager
-def float64():
-    """Double precision: summation-order differences stay far below the tolerance."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
 METHODS = {**digits_methods(), "article's loss, λ=0.1, fixed x": {"g_loss": "article", "lam": 0.1, "pairing": "fixed"}}
 
 
 @pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.usefixtures("float64")
 def test_each_batched_run_equals_the_same_run_trained_alone(method):
     d = load_digits()
     sets = [d.x_train[:300].double(), d.train_fraction(0.1)[0].double()]   # runs on different training sets
     kw = dict(METHODS[method])
     knobs = gan_knobs(lam=kw.pop("lam", None), pairing=kw.pop("pairing", "random"), lam_max=1.0).snapshot()
     seeds = [3, 0]
-    with float64():
-        batched = BatchedVariantGAN(digits_config(), sets, seeds, batch_size=32, **kw)
-        alone = [GANTrainer(digits_config(), tensor_sampler(x), batch_size=32, seed=s, distance_data=x, **kw)
-                 for x, s in zip(sets, seeds)]
-        for _ in range(6):
-            m = batched(knobs)
-            singles = [t(knobs) for t in alone]
-        for i, t in enumerate(alone):
-            assert torch.allclose(batched.sample(100)[i], t.sample(100), atol=1e-9), (method, i)
-            for name in ("loss_d", "loss_g"):
-                assert batched.run_metrics[name][i].item() == pytest.approx(singles[i][name], abs=1e-9)
-        assert m["loss_g"] == pytest.approx(sum(s["loss_g"] for s in singles) / 2, abs=1e-9)
-        assert not torch.allclose(batched.sample(100)[0], batched.sample(100)[1], atol=1e-3)   # runs differ
+    batched = BatchedVariantGAN(digits_config(), sets, seeds, batch_size=32, **kw)
+    alone = [GANTrainer(digits_config(), tensor_sampler(x), batch_size=32, seed=s, distance_data=x, **kw)
+             for x, s in zip(sets, seeds)]
+    for _ in range(6):
+        m = batched(knobs)
+        singles = [t(knobs) for t in alone]
+    for i, t in enumerate(alone):
+        assert torch.allclose(batched.sample(100)[i], t.sample(100), atol=1e-9), (method, i)
+        for name in ("loss_d", "loss_g"):
+            assert batched.run_metrics[name][i].item() == pytest.approx(singles[i][name], abs=1e-9)
+    assert m["loss_g"] == pytest.approx(sum(s["loss_g"] for s in singles) / 2, abs=1e-9)
+    assert not torch.allclose(batched.sample(100)[0], batched.sample(100)[1], atol=1e-3)   # runs differ
 
 
 def test_checkpoint_round_trip_keeps_every_run_and_its_fixed_codes(tmp_path):
