@@ -55,8 +55,8 @@ def coverage_figure(runs: Sequence[Any], ceilings: Sequence[dict[str, Any]] = ()
                     args=[{"visible": [o == mixture for o in owner]}, {"title.text": f"{mixture}: every run"}])
                for mixture in mixtures]
     fig.update_layout(title=f"{mixtures[0]}: every run", height=560, hovermode="closest",
-                      updatemenus=[dict(type="buttons", direction="right", buttons=buttons, x=0, y=1.13,
-                                        xanchor="left")] if len(mixtures) > 1 else [],
+                      updatemenus=[dict(type="buttons", direction="right", buttons=buttons, x=1, y=1.13,
+                                        xanchor="right")] if len(mixtures) > 1 else [],   # the title is on the left
                       margin=dict(t=90, l=50, r=20, b=40))
     fig.update_xaxes(title_text="step", row=2, col=1)
     return fig
