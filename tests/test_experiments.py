@@ -206,3 +206,24 @@ def test_discriminator_verdict_reads_the_late_accuracy_against_chance():
         discriminator_verdict([ToyRun("a", "grid", 0, modes=[1], high_quality=[0.1])])
     with pytest.raises(ValueError):
         discriminator_verdict([])
+
+
+def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per_run():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ragteach.gan.experiments import real_ceiling_rows, train_toy_runs
+    from ragteach.gan.plots import toy_run_curves, toy_run_samples
+
+    both = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
+    grid_only = train_toy_runs(grid(), "GAN, 2x steps", seeds=[0], steps=20, eval_every=10, batch_size=16)
+    fig = toy_run_curves([(both, "tab:blue"), (grid_only, "tab:purple")], [ring(), grid()],
+                         real_ceiling_rows([ring(), grid()], seeds=[0]), lr_falls_at=15)
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
+    assert len(fig.axes) == 6 and labels[0][0] == "GAN (mean of 2)"          # rows x columns: modes, HQ, D accuracy
+    assert not any("2x steps" in t for col in labels[0::2] for t in col)      # the ring column: no grid-only group
+    assert all("GAN, 2x steps (mean of 1)" in col for col in labels[1::2])
+    panels = toy_run_samples(both[:1] + both[2:3])
+    assert [ax.get_title().split("\n")[0] for ax in panels.axes] == ["GAN, ring, seed 0", "GAN, grid, seed 0"]
+    plt.close("all")

@@ -158,3 +158,60 @@ def nearest_pairs_preview(trainer: GANTrainer, x_train: torch.Tensor, n: int = 1
         return fig
 
     return Preview("generated vs nearest", collect, draw)
+
+
+# ----------------------------------------------------------------------------- toy runs over several seeds
+def _band(ax: Axes, runs: list[Any], values: Any, color: str) -> None:
+    """Mean over seeds (line) and the range over seeds (shaded) of ``values(run)`` at each evaluation."""
+    v = np.array([values(r) for r in runs], dtype=float)
+    ax.plot(runs[0].steps, v.mean(0), color=color, marker="o", ms=3, label=f"{runs[0].method} (mean of {len(v)})")
+    ax.fill_between(runs[0].steps, v.min(0), v.max(0), color=color, alpha=0.2)
+
+
+def toy_run_curves(groups: list[tuple[list[Any], str]], mixtures: list[GaussianMixture2D],
+                   ceiling: list[dict[str, Any]], lr_falls_at: int) -> Figure:
+    """One column per mixture, three rows: modes captured, high-quality %, D's accuracy % over training.
+
+    groups: (runs, colour) pairs, e.g. ``[(runs["GAN"], "tab:blue")]``: each group's runs of a mixture (objects
+        with ``method``, ``mixture``, ``steps``, ``modes``, ``high_quality``, ``d_accuracy``, as
+        :class:`ragteach.gan.experiments.ToyRun`) are drawn as their mean and range; a group without runs on a
+        mixture is left out of that column.
+    ceiling: rows of ``real_ceiling_rows`` (real data scored the same way), drawn dotted; lr_falls_at: the step
+        where the learning rate starts to fall, drawn dashed.
+    """
+    import matplotlib.pyplot as plt   # pyplot here only: the live previews draw on figures pyplot does not track
+
+    fig, axes = plt.subplots(3, len(mixtures), figsize=(6 * len(mixtures), 10), sharex="col", squeeze=False)
+    for col, mix in enumerate(mixtures):
+        for group, color in groups:
+            rs = [r for r in group if r.mixture == mix.name]
+            if rs:
+                _band(axes[0, col], rs, lambda r: r.modes, color)
+                _band(axes[1, col], rs, lambda r: [100 * h for h in r.high_quality], color)
+                _band(axes[2, col], rs, lambda r: [100 * a for a in r.d_accuracy], color)
+        ceil = next(r for r in ceiling if r["mixture"] == mix.name)
+        axes[0, col].axhline(ceil["modes_mean"], color="black", linestyle=":", label="real data")
+        axes[1, col].axhline(ceil["hq_mean"], color="black", linestyle=":", label="real data (ceiling)")
+        axes[2, col].axhline(50, color="black", linestyle=":", label="chance")
+        for ax in axes[:, col]:
+            ax.axvline(lr_falls_at, color="grey", linestyle="--", linewidth=0.8)
+            ax.legend(fontsize=7)
+        axes[0, col].set_title(f"{mix.name}: modes captured (dashed: lr starts to fall)")
+        axes[1, col].set_title(f"{mix.name}: high-quality samples %")
+        axes[2, col].set_title(f"{mix.name}: D's accuracy on fresh real and generated samples %")
+        axes[2, col].set_xlabel("step")
+    return fig
+
+
+def toy_run_samples(runs: list[Any], n: int = 2500) -> Figure:
+    """One panel per run: ``n`` of its samples (orange) over its mixture's modes (black), scored in the title."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.5 * len(runs), 3.4), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        x, mix = run.sample(n), run.data
+        ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4, c="tab:orange")
+        ax.scatter(mix.centers[:, 0], mix.centers[:, 1], s=8, c="black")
+        ax.set_title(f"{run.method}, {mix.name}, seed {run.seed}\n{mode_stats(x, mix)}", fontsize=8)
+        ax.set_aspect("equal")
+    return fig
