@@ -25,7 +25,7 @@ from dataclasses import replace
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import train_toy_runs
+from ragteach.gan.experiments import TOY_D_HIDDEN, TOY_RECIPE, train_toy_runs
 from ragteach.gan.models import toy_config
 from ragteach.stats import format_interval
 
@@ -88,20 +88,17 @@ RECIPES = {
                                                    {"d_hidden": (256, 256)}, "the wider D, twice the steps"),
     "D 256x2 + 1.5x steps + 25 % + betas 0.5/0.9": ({"steps": 9000, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
                                                      {"d_hidden": (256, 256)}, "the wider D, 1.5x the steps"),
-    "notebook 01": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)}, {"d_hidden": (256, 256)},
+    "notebook 01": (TOY_RECIPE, {"d_hidden": TOY_D_HIDDEN},
                     "the wider D (2 x 256), 1.25x the steps, lr falls over 25 %, betas (0.5, 0.9): notebook 01's recipe"),
-    "notebook 01 + lr floor 1e-4": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9), "sharpen_lr": 1e-4},
-                                    {"d_hidden": (256, 256)}, "notebook 01's recipe, lr falling to 1e-4 only"),
-    "notebook 01 + lr falls over 40 %": ({"steps": 7500, "sharpen_fraction": 0.4, "betas": (0.5, 0.9)},
-                                         {"d_hidden": (256, 256)}, "notebook 01's recipe, a longer low-rate phase"),
-    "notebook 01 + G 4 layers": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
-                                 {"d_hidden": (256, 256), "g_hidden": (128, 128, 128, 128)},
+    "notebook 01 + lr floor 1e-4": ({**TOY_RECIPE, "sharpen_lr": 1e-4}, {"d_hidden": TOY_D_HIDDEN},
+                                    "notebook 01's recipe, lr falling to 1e-4 only"),
+    "notebook 01 + lr falls over 40 %": ({**TOY_RECIPE, "sharpen_fraction": 0.4}, {"d_hidden": TOY_D_HIDDEN},
+                                         "notebook 01's recipe, a longer low-rate phase"),
+    "notebook 01 + G 4 layers": (TOY_RECIPE, {"d_hidden": TOY_D_HIDDEN, "g_hidden": (128, 128, 128, 128)},
                                  "notebook 01's recipe, a deeper G (4 x 128)"),
-    "notebook 01 + G 192 wide": ({"steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
-                                 {"d_hidden": (256, 256), "g_hidden": (192, 192, 192)},
+    "notebook 01 + G 192 wide": (TOY_RECIPE, {"d_hidden": TOY_D_HIDDEN, "g_hidden": (192, 192, 192)},
                                  "notebook 01's recipe, a wider G (3 x 192)"),
-    "PacGAN4 + notebook 01": ({"pack": 4, "steps": 7500, "sharpen_fraction": 0.25, "betas": (0.5, 0.9)},
-                              {"d_hidden": (256, 256)}, "packing 4 with notebook 01's recipe"),
+    "PacGAN4 + notebook 01": ({**TOY_RECIPE, "pack": 4}, {"d_hidden": TOY_D_HIDDEN}, "packing 4 with notebook 01's recipe"),
     "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
     "PacGAN4 + 2 D steps": ({"pack": 4, "d_steps": 2}, {}, "packing 4, two D updates per G update"),
     "PacGAN4 + 3 D steps": ({"pack": 4, "d_steps": 3}, {}, "packing 4, three D updates per G update"),
