@@ -3,11 +3,12 @@
 A float32 number below 1.2e-38 in magnitude is *denormal*; x86 CPUs compute with such numbers in slow
 microcode. Late in a toy GAN's training (learning rate falling towards 1e-5) many gradients and Adam
 moments become denormal. ``ragteach.training.flush_denormals`` makes the CPU treat them as zero while
-``train_toy_runs`` trains. This script trains notebook 01's GAN job (ring + grid x 5 seeds, 6,000 steps,
-its recipe) twice in this process, with and without flushing, and prints both times, their ratio, and
-whether every run's scores are the same. It asserts nothing: the times depend on the machine.
+``train_toy_runs`` trains. This script trains notebook 01's GAN runs (ring + grid x 5 seeds, its recipe
+``TOY_RECIPE``, D of ``TOY_D_HIDDEN``) twice in this process, with and without flushing, and prints both
+times, their ratio, and whether every run's scores are the same. It asserts nothing: the times depend on the
+machine.
 
-    .venv/bin/python benchmarks/denormals.py            # about 4 minutes on one core
+    .venv/bin/python benchmarks/denormals.py            # about 6 minutes on one core
     .venv/bin/python benchmarks/denormals.py --quick    # a smoke check (300 steps)
 """
 from __future__ import annotations
@@ -22,9 +23,10 @@ import torch
 
 import ragteach.gan.experiments as experiments
 from ragteach.data.toy2d import grid, ring
+from ragteach.gan.models import toy_config
 
-RECIPE = dict(steps=6000, eval_every=600, batch_size=128, lr_g=1e-3, lr_d=1e-3, sharpen_lr=1e-5,
-              sharpen_fraction=0.15, lr_decay="exp", betas=(0.5, 0.9))
+RECIPE = {**experiments.TOY_RECIPE, "eval_every": experiments.TOY_RECIPE["steps"] // 10,
+          "cfg": toy_config(1, experiments.TOY_D_HIDDEN)}
 
 
 def timed(flush: bool, recipe: dict) -> tuple[float, list]:
@@ -46,7 +48,7 @@ def main() -> None:
     timed(True, {**recipe, "steps": 20, "eval_every": 20})     # warm-up: the first run pays one-off costs
     plain, plain_scores = timed(False, recipe)
     flushed, flushed_scores = timed(True, recipe)
-    print(f"notebook 01's GAN job (10 runs, {recipe['steps']} steps, 1 thread): denormals computed {plain:.1f} s, "
+    print(f"notebook 01's GAN runs (10 runs, {recipe['steps']} steps, 1 thread): denormals computed {plain:.1f} s, "
           f"flushed to zero {flushed:.1f} s, ratio {plain / flushed:.2f}x; every run's modes and high-quality share "
           f"at every evaluation {'the same' if plain_scores == flushed_scores else 'DIFFERENT'}; "
           f"load average {os.getloadavg()[0]:.2f}")
