@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, longer_verdict,
+from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, longer_verdict, miss_rows, miss_verdict,
                                       noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                       stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
                                       train_toy_runs, wobble)
@@ -226,4 +226,52 @@ def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per
     assert all("GAN, 2x steps (mean of 1)" in col for col in labels[1::2])
     panels = toy_run_samples(both[:1] + both[2:3])
     assert [ax.get_title().split("\n")[0] for ax in panels.axes] == ["GAN, ring, seed 0", "GAN, grid, seed 0"]
+    plt.close("all")
+
+
+class _FixedRun(ToyRun):
+    """A run whose samples are given (no trainer): the mixture's real samples moved by ``shift`` σ."""
+
+    def sample(self, n: int = 2500) -> torch.Tensor:
+        x = self.data.sample(n, torch.Generator().manual_seed(self.seed))
+        return x + torch.tensor([self.shift * self.data.std, 0.0])
+
+
+def _fixed_runs(shift: float) -> list[ToyRun]:
+    runs = []
+    for s in range(4):
+        run = _FixedRun("G", "grid", s, data=grid())
+        run.shift = shift if s % 2 else shift + 0.1
+        runs.append(run)
+    return runs
+
+
+def test_miss_verdict_tells_wide_modes_from_samples_between_modes():
+    wide = miss_rows(_fixed_runs(3.5))        # every mode drawn 3.5σ off centre: misses just outside the modes
+    bridges = miss_rows(_fixed_runs(20.0))    # 20σ off: halfway to the next grid point (40σ away)
+    assert [r["method"] for r in wide] == ["G", "real data"]
+    assert wide[1]["beyond 6σ %"].startswith("0.00")
+    said_wide, said_bridges = miss_verdict(wide, "G", "grid"), miss_verdict(bridges, "G", "grid")
+    assert "just outside a mode than between" in said_wide
+    assert "between the modes than just outside" in said_bridges
+    assert said_wide != said_bridges
+    assert "(real data 1.03 ± 0.30 %: more than real data" in said_wide
+    assert "(real data 1.03 ± 0.30 %: fewer than real data" in said_bridges    # nothing left at 3σ to 6σ
+    with pytest.raises(ValueError, match="no 'GAN'"):
+        miss_verdict(wide, "GAN", "grid")
+
+
+def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ragteach.gan.plots import miss_distance_figure
+
+    ring_run = _FixedRun("G", "ring", 0, data=ring())
+    ring_run.shift = 0.0
+    fig = miss_distance_figure(_fixed_runs(20.0) + [ring_run], n=500)
+    assert [ax.get_title() for ax in fig.axes] == ["grid: where the samples lie", "ring: where the samples lie"]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["real data (2,000 samples)", "generated (2,000 samples)"]   # 4 runs pooled, as many real
     plt.close("all")

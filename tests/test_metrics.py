@@ -1,10 +1,12 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.data.toy2d import grid, ring
-from ragteach.metrics.modes import mode_stats
+from ragteach.metrics.modes import miss_shares, mode_stats
 from ragteach.metrics.samples import DigitJudge, score_samples
 
 
@@ -28,6 +30,31 @@ def test_hq_threshold_is_three_sigma():
     outside = mix.centers[:1] + torch.tensor([[3.1 * mix.std, 0.0]])
     assert mode_stats(inside, mix).high_quality == 1.0
     assert mode_stats(outside, mix).high_quality == 0.0
+
+
+def test_miss_shares_split_the_samples_by_distance_to_the_nearest_mode():
+    mix = ring()
+    c, sd = mix.centers[0], mix.std
+    samples = torch.stack([c, c + torch.tensor([2.0 * sd, 0.0]),          # near: within 3σ
+                           c + torch.tensor([0.0, 4.0 * sd]),              # loose: 3σ to 6σ
+                           (mix.centers[0] + mix.centers[1]) / 2])         # between two modes
+    m = miss_shares(samples, mix)
+    assert (m.near, m.loose, m.between) == (0.5, 0.25, 0.25)
+    assert miss_shares(samples, mix).near == mode_stats(samples, mix).high_quality
+
+
+def test_real_samples_miss_only_just_outside_their_modes():
+    mix = grid()
+    m = miss_shares(mix.sample(20000, torch.Generator().manual_seed(0)), mix)
+    assert m.between == 0.0                               # beyond 6σ: probability e^-18 per sample
+    assert m.loose == pytest.approx(math.exp(-4.5), abs=0.003)   # beyond 3σ: e^{-9/2} = 1.1 %
+
+
+def test_miss_shares_reject_bad_thresholds_and_diverged_samples():
+    with pytest.raises(ValueError, match="n_std < far_std"):
+        miss_shares(torch.zeros(3, 2), ring(), n_std=6, far_std=3)
+    with pytest.raises(ValueError, match="diverged"):
+        miss_shares(torch.tensor([[0.0, float("nan")]]), ring())
 
 
 def test_mode_stats_rejects_bad_shapes():

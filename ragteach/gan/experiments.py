@@ -13,7 +13,7 @@ from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
-from ragteach.metrics.modes import ModeStats, mode_stats
+from ragteach.metrics.modes import ModeStats, miss_shares, mode_stats
 from ragteach.stats import Difference, difference, format_interval, interval
 from ragteach.training import check_positive_int, flush_denormals
 
@@ -299,6 +299,56 @@ def real_ceiling_rows(mixtures: Sequence[GaussianMixture2D], seeds: Sequence[int
                      "modes": format_interval(modes), "high quality %": format_interval(hq),
                      "modes_mean": interval(modes)[0], "hq_mean": interval(hq)[0]})
     return rows
+
+
+MISS_COLUMNS = ["method", "mixture", "runs", "within 3σ %", "3σ to 6σ %", "beyond 6σ %"]
+
+
+def _miss_values(samples: Sequence[torch.Tensor], mixture: GaussianMixture2D) -> dict[str, list[float]]:
+    shares = [miss_shares(x, mixture) for x in samples]
+    return {"within 3σ %": [100 * m.near for m in shares], "3σ to 6σ %": [100 * m.loose for m in shares],
+            "beyond 6σ %": [100 * m.between for m in shares]}
+
+
+def miss_rows(runs: Sequence[ToyRun], seeds: Sequence[int] = (0, 1, 2, 3, 4), n: int = 2500,
+              digits: int = 2) -> list[dict[str, Any]]:
+    """Where the samples lie (see :func:`ragteach.metrics.modes.miss_shares`), one row per (method, mixture)
+    of ``runs`` and one for ``n`` real samples per seed of each mixture: mean ± 95 % t-interval in %.
+    Each row also keeps the per-run values under ``"values"`` for :func:`miss_verdict`."""
+    groups: dict[tuple[str, str], list[ToyRun]] = {}
+    for r in runs:
+        groups.setdefault((r.method, r.mixture), []).append(r)
+    mixtures = {r.mixture: r.data for r in runs}
+    rows = []
+    for (method, mixture), rs in groups.items():
+        rows.append((method, mixture, _miss_values([r.sample(n) for r in rs], mixtures[mixture])))
+    for name, mix in mixtures.items():
+        real = [mix.sample(n, torch.Generator().manual_seed(s)) for s in seeds]
+        rows.append(("real data", name, _miss_values(real, mix)))
+    return [{"method": method, "mixture": mixture, "runs": len(values["beyond 6σ %"]), "values": values,
+             **{col: format_interval(v, digits) for col, v in values.items()}} for method, mixture, values in rows]
+
+
+def miss_verdict(rows: Sequence[dict[str, Any]], method: str, mixture: str) -> str:
+    """Do ``method``'s misses on ``mixture`` lie mostly between modes or just outside them? Read from the
+    intervals of :func:`miss_rows`: Welch's interval for the difference of the two shares."""
+    row = next((r for r in rows if r["method"] == method and r["mixture"] == mixture), None)
+    real = next((r for r in rows if r["method"] == "real data" and r["mixture"] == mixture), None)
+    if row is None or real is None:
+        raise ValueError(f"rows hold no {method!r} or real-data row for the {mixture}; pass miss_rows(...) of "
+                         f"runs that include {method} on the {mixture}")
+    v = row["values"]
+    d = difference(v["3σ to 6σ %"], v["beyond 6σ %"])
+    reading = _word(d.sign, "more of its misses lie between the modes than just outside them",
+                    "more of its misses lie just outside a mode than between the modes",
+                    "inconclusive: as many misses lie between the modes as just outside them")
+    wide = difference(real["values"]["3σ to 6σ %"], v["3σ to 6σ %"])
+    modes = _word(wide.sign, "more than real data", "fewer than real data", "no clear difference from real data")
+    return (f"{method} on the {mixture}: {format_interval([100 - x for x in v['within 3σ %']], 2)} % of the samples "
+            f"miss (real data {format_interval([100 - x for x in real['values']['within 3σ %']], 2)} %); "
+            f"{row['3σ to 6σ %']} % lie 3σ to 6σ from a mode (real data {real['3σ to 6σ %']} %: {modes}, "
+            f"difference {wide.diff:+.2f} ± {wide.half:.2f} points), {row['beyond 6σ %']} % beyond 6σ (real data "
+            f"{real['beyond 6σ %']} %): {reading} (difference {d.diff:+.2f} ± {d.half:.2f} points)")
 
 
 def wobble(run: ToyRun) -> float:

@@ -15,7 +15,7 @@ from ragteach.gan.train import GANTrainer
 from ragteach.training import eval_mode
 from ragteach.images import plot_digits
 from ragteach.live.preview import Preview, new_figure, trained_with
-from ragteach.metrics.modes import mode_stats
+from ragteach.metrics.modes import mode_stats, nearest_distance
 
 
 def decision_surface(trainer: GANTrainer, lim: float, n: int = 50) -> np.ndarray:
@@ -214,4 +214,35 @@ def toy_run_samples(runs: list[Any], n: int = 2500) -> Figure:
         ax.scatter(mix.centers[:, 0], mix.centers[:, 1], s=8, c="black")
         ax.set_title(f"{run.method}, {mix.name}, seed {run.seed}\n{mode_stats(x, mix)}", fontsize=8)
         ax.set_aspect("equal")
+    return fig
+
+
+def miss_distance_figure(runs: list[Any], n: int = 2500, seed: int = 0) -> Figure:
+    """One panel per mixture: how far each sample lies from its nearest mode, in units of σ, for the
+    generated samples of ``runs`` (pooled over seeds) and as many real samples; dashed at 3σ and 6σ.
+
+    runs: objects with ``mixture``, ``data`` (the mixture) and ``sample(n)``, as
+    :class:`ragteach.gan.experiments.ToyRun`. The y axis is logarithmic, so the few samples far from every
+    mode stay visible next to the many on the modes."""
+    import matplotlib.pyplot as plt
+
+    mixtures = {r.mixture: r.data for r in runs}
+    fig, axes = plt.subplots(1, len(mixtures), figsize=(6 * len(mixtures), 4), squeeze=False, layout="constrained")
+    for ax, (name, mix) in zip(axes[0], mixtures.items()):
+        fake = torch.cat([r.sample(n) for r in runs if r.mixture == name])
+        real = mix.sample(len(fake), torch.Generator().manual_seed(seed))
+        gen_r, real_r = nearest_distance(fake, mix), nearest_distance(real, mix)
+        top = max(gen_r.max().item(), real_r.max().item(), 10.0)
+        bins = np.logspace(-1.5, np.log10(top * 1.01), 50)
+        for r, label, color in ((real_r, "real data", "black"), (gen_r, "generated", "tab:blue")):
+            ax.hist(r.numpy(), bins=bins, weights=np.full(len(r), 100 / len(r)), histtype="step", color=color,
+                    label=f"{label} ({len(r):,} samples)")
+        for k in (3, 6):
+            ax.axvline(k, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("distance to the nearest mode / σ (dashed: 3σ and 6σ)")
+        ax.set_ylabel("% of samples per bin")
+        ax.set_title(f"{name}: where the samples lie")
+        ax.legend(fontsize=7)
     return fig
