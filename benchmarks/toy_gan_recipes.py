@@ -11,7 +11,7 @@ its cost (sample-steps per run, relative to "base"), wall-clock seconds for all 
 (ring + grid x 5 seeds, trained together by ``train_toy_runs``), and modes / high-quality % with 95 %
 t-intervals. It asserts nothing: the figures depend on the machine, the load average is printed.
 
-    .venv/bin/python benchmarks/toy_gan_recipes.py            # 43 recipes, several hours on one core
+    .venv/bin/python benchmarks/toy_gan_recipes.py            # 44 recipes, several hours on one core
     .venv/bin/python benchmarks/toy_gan_recipes.py --quick    # a smoke check (60 steps)
     .venv/bin/python benchmarks/toy_gan_recipes.py --only base,"notebook 01"
 """
@@ -98,6 +98,8 @@ RECIPES = {
                                  "notebook 01's recipe, a deeper G (4 x 128)"),
     "notebook 01 + G 192 wide": (TOY_RECIPE, {"d_hidden": TOY_D_HIDDEN, "g_hidden": (192, 192, 192)},
                                  "notebook 01's recipe, a wider G (3 x 192)"),
+    "notebook 01 + D 128x2 + 2x steps": ({**TOY_RECIPE, "steps": 2 * TOY_RECIPE["steps"]}, {"d_hidden": (128, 128)},
+                                         "a narrower D (2 x 128) for twice notebook 01's steps: about its arithmetic"),
     "PacGAN4 + notebook 01": ({**TOY_RECIPE, "pack": 4}, {"d_hidden": TOY_D_HIDDEN}, "packing 4 with notebook 01's recipe"),
     "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
     "PacGAN4 + 2 D steps": ({"pack": 4, "d_steps": 2}, {}, "packing 4, two D updates per G update"),
