@@ -4,7 +4,9 @@ Checks that each notebooks/*.ipynb has book/_build/html/notebooks/<name>.html, t
 draws figures (plt.show, plot_*, display of a figure) contains images, that no page shows a traceback, and
 that widget views became the static note + snapshot, that no Markdown table is left as raw | text, and that
 each page listed in ``PLOTLY_FIGURES`` draws at least that many interactive plotly figures with plotly.js embedded
-in the page (not fetched from a CDN, so the site works offline). Exit status 1 with a list of problems otherwise.
+in the page (not fetched from a CDN, so the site works offline), and that each page with formulas loads MathJax
+from the site's own ``_static`` (book/_ext/offline_mathjax.py), which holds it. Exit status 1 with a list of
+problems otherwise.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ PLOTLY_FIGURES: dict[str, int] = {
 RAW_TABLE = re.compile(r"<p>[^<]*\|(?:-{3,}|—)\|(?:-{3,}|—)\|")
 PLOTLY_DIV = 'class="plotly-graph-div"'
 PLOTLY_JS_BANNER = re.compile(r"\* plotly\.js v\d")  # the licence banner that opens the embedded library
+MATH_SPAN = 'class="math notranslate nohighlight"'
+LOCAL_MATHJAX = '_static/mathjax/es5/tex-mml-chtml.js"'
 PLOTLY_CDN = re.compile(r"<script[^>]+src=\"https?://cdn\.plot\.ly|import \"https?://cdn\.plot\.ly")
 
 
@@ -52,6 +56,15 @@ def plotly_problems(name: str, text: str, required: int) -> list[str]:
     return problems
 
 
+def math_problems(name: str, text: str) -> list[str]:
+    """What keeps a page's formulas from rendering offline (empty list: nothing, or no formulas)."""
+    formulas = text.count(MATH_SPAN)
+    if formulas and LOCAL_MATHJAX not in text:
+        return [f"{name}: its page has {formulas} formulas but does not load the site's own MathJax "
+                f"({LOCAL_MATHJAX[:-1]}): they show as raw TeX offline (is offline_mathjax in book/_config.yml?)"]
+    return []
+
+
 def main() -> int:
     problems: list[str] = []
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -60,6 +73,8 @@ def main() -> int:
         problems.append(f"PLOTLY_FIGURES names notebooks that do not exist: {unknown}")
     if not (HTML / "index.html").exists():
         problems.append(f"{HTML / 'index.html'} is missing")
+    if not (HTML / LOCAL_MATHJAX[:-1]).is_file():
+        problems.append(f"{HTML / LOCAL_MATHJAX[:-1]} is missing: the pages' formulas cannot render offline")
     for nb in notebooks:
         page = HTML / "notebooks" / f"{nb.stem}.html"
         if not page.exists():
@@ -81,7 +96,9 @@ def main() -> int:
         if "application/vnd.jupyter.widget-view+json" in text:
             problems.append(f"{nb.name}: a widget view was left for a CDN widget manager")
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
+        problems += math_problems(nb.name, text)
         print(f"{page.relative_to(ROOT)}: {images} images, {plotly_figures(text)} plotly figures, "
+              f"{text.count(MATH_SPAN)} formulas, "
               f"{len(text) // 1024} KiB")
     for p in problems:
         print("PROBLEM:", p, file=sys.stderr)

@@ -188,6 +188,28 @@ def test_site_check_requires_offline_plotly_figures():
     assert cs.plotly_problems("01.ipynb", "<p>no figures</p>", 0) == []
 
 
+def test_site_check_requires_formulas_typeset_by_the_sites_own_mathjax():
+    cs = _check_site()
+    formula = '<span class="math notranslate nohighlight">\\(x^2\\)</span>'
+    local = '<script defer="defer" src="../_static/mathjax/es5/tex-mml-chtml.js"></script>'
+    cdn = '<script defer="defer" src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    assert cs.math_problems("01.ipynb", local + formula) == []
+    assert "raw TeX offline" in cs.math_problems("01.ipynb", cdn + formula)[0]
+    assert cs.math_problems("01.ipynb", cdn + "<p>no formulas</p>") == []
+
+
+def test_offline_mathjax_extension_points_sphinx_at_the_local_bundle(tmp_path):
+    spec = importlib.util.spec_from_file_location("offline_mathjax", ROOT / "book" / "_ext" / "offline_mathjax.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        es5 = mod.mathjax_es5()
+    except RuntimeError as exc:                 # the [book] extra is not installed here
+        assert "pip install" in str(exc)
+        pytest.skip(str(exc))
+    assert (es5 / "tex-mml-chtml.js").is_file() and mod.BUNDLE == "mathjax/es5/tex-mml-chtml.js"
+
+
 def test_explorers_and_comparison_do_not_import_jupyter():
     import subprocess
     import sys
