@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from ragteach.data.toy2d import GaussianMixture2D
-from ragteach.gan.models import GANConfig, toy_config
+from ragteach.gan.models import Discriminator, GANConfig, Generator, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.modes import ModeStats, miss_shares, mode_stats
@@ -36,6 +36,7 @@ class ToyRun:
     session: TrainingSession | None = None
     index: int | None = None
     data: GaussianMixture2D | None = None   # the mixture itself, to score further samples
+    kept: float | None = None               # rejection_runs only: share of G's draws that D kept
 
     @property
     def final(self) -> tuple[int, float]:
@@ -47,6 +48,15 @@ class ToyRun:
             raise ValueError("this run kept no session (it was built from numbers), so it cannot sample")
         trainer = self.session.step_fn
         return trainer.sample(n) if self.index is None else trainer.sample(n)[self.index]
+
+    def networks(self) -> tuple[Generator, Discriminator]:
+        """This run's G and D as plain modules (for a run trained among others, its own slice of them)."""
+        if self.session is None:
+            raise ValueError("this run kept no session (it was built from numbers), so it has no networks")
+        trainer = self.session.step_fn
+        if self.index is None:
+            return trainer.G, trainer.D
+        return trainer.generator(self.index), trainer.discriminator(self.index)
 
 
 @dataclass(frozen=True)
@@ -349,6 +359,49 @@ def miss_verdict(rows: Sequence[dict[str, Any]], method: str, mixture: str) -> s
             f"{row['3σ to 6σ %']} % lie 3σ to 6σ from a mode (real data {real['3σ to 6σ %']} %: {modes}, "
             f"difference {wide.diff:+.2f} ± {wide.half:.2f} points), {row['beyond 6σ %']} % beyond 6σ (real data "
             f"{real['beyond 6σ %']} %): {reading} (difference {d.diff:+.2f} ± {d.half:.2f} points)")
+
+
+def rejection_runs(runs: Sequence[ToyRun], n: int = 2500, bound_quantile: float = 1.0,
+                   seed: int = 0) -> list[ToyRun]:
+    """Each run's final G and D with discriminator rejection sampling (:mod:`ragteach.gan.rejection`): ``n``
+    kept samples scored like the run's own, as a new run named ``"<method> + D rejection"``."""
+    from ragteach.gan.rejection import rejection_sample
+
+    out = []
+    for run in runs:
+        started = time.perf_counter()
+        result = rejection_sample(*run.networks(), n=n, bound_quantile=bound_quantile, seed=seed)
+        stats = mode_stats(result.samples, run.data)
+        out.append(ToyRun(f"{run.method} + D rejection", run.mixture, run.seed, steps=[run.steps[-1]],
+                          modes=[stats.modes_captured], high_quality=[stats.high_quality],
+                          seconds=time.perf_counter() - started, data=run.data, kept=result.kept))
+    return out
+
+
+def rejection_rows(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> list[dict[str, Any]]:
+    """:func:`summary_rows` of the plain runs and their :func:`rejection_runs`, with the share D kept."""
+    rows = summary_rows(list(plain) + list(cleaned))
+    for row in rows:
+        kept = [100 * r.kept for r in cleaned if r.method == row["method"] and r.mixture == row["mixture"]]
+        row["D kept %"] = format_interval(kept) if kept else ""
+    return rows
+
+
+def rejection_verdict(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> str:
+    """Per mixture, what rejecting with D changed: the interval of the change in modes and high-quality share."""
+    parts = []
+    for mixture in dict.fromkeys(r.mixture for r in cleaned):
+        p = [r for r in plain if r.mixture == mixture]
+        c = [r for r in cleaned if r.mixture == mixture]
+        if not p:
+            raise ValueError(f"no plain run on the {mixture} to compare the rejection runs with")
+        (pm, ph), (cm, ch) = _final(p), _final(c)
+        dm, dh = difference(pm, cm), difference(ph, ch)
+        parts.append(f"{mixture}: D kept {format_interval([100 * r.kept for r in c])} % of G's draws; modes "
+                     f"{_word(dm.sign, 'rose', 'fell', 'did not change clearly')} ({format_interval(pm)} → "
+                     f"{format_interval(cm)}), high-quality share {_word(dh.sign, 'rose', 'fell', 'did not change clearly')}"
+                     f" ({format_interval(ph)} → {format_interval(ch)} %, difference {dh.diff:+.2f} ± {dh.half:.2f} points)")
+    return "; ".join(parts) + "."
 
 
 def wobble(run: ToyRun) -> float:
