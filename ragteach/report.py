@@ -1,6 +1,8 @@
-"""Tables for notebooks and scripts: a list of dict rows as Markdown (renders in Jupyter and the book)."""
+"""Tables and sentences for notebooks and scripts: a list of dict rows as Markdown (renders in Jupyter and the
+book), and measured sentences as a wrapped bulleted list."""
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Sequence
 
 
@@ -19,3 +21,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value).replace("|", "\\|")
+
+
+def bullets(sentences: Sequence[str], width: int = 100) -> str:
+    """Sentences as a bulleted list wrapped at ``width`` characters (readable on a page, not one long line)."""
+    return "\n".join(textwrap.fill(s, width, initial_indent="• ", subsequent_indent="  ") for s in sentences)

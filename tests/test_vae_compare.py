@@ -220,7 +220,9 @@ def test_explorers_and_comparison_do_not_import_jupyter():
 
 
 def test_bullets_wrap_each_sentence():
-    text = C.bullets(["a " * 80, "short"], width=40)
+    from ragteach.report import bullets
+
+    text = bullets(["a " * 80, "short"], width=40)
     lines = text.split("\n")
     assert all(len(line) <= 40 for line in lines)
     assert lines[0].startswith("• ") and lines[1].startswith("  ") and lines[-1] == "• short"

@@ -9,10 +9,11 @@ Rejection sampling turns draws from p_G into draws from p_data: draw x ~ p_G and
 
     p_data(x) / (M · p_G(x)) = exp(ℓ(x) − ℓ_max),
 
-where M = exp(ℓ_max) bounds the ratio. ℓ_max is estimated from a burn-in batch of G's samples: their largest
-logit, as in the paper, or (``bound_quantile`` < 1) a high quantile of them, so that a few samples where D's
-logit runs away (an MLP's logit grows without bound far from the data) do not make it reject nearly
-everything; samples above the bound are always kept. A trained D is not optimal, so the kept samples are only
+where M = exp(ℓ_max) bounds the ratio. ℓ_max is estimated once, from a burn-in batch of G's samples: their
+largest logit (the paper also raises it whenever a later sample beats it; here it stays fixed), or
+(``bound_quantile`` < 1) a high quantile of them, so that a few samples where D's logit runs away (an MLP's
+logit grows without bound far from the data) do not make it reject nearly everything. Samples above the bound
+are always kept. A trained D is not optimal, so the kept samples are only
 as good as D's picture of where the data lies; a D at chance everywhere keeps nearly everything.
 """
 from __future__ import annotations

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -208,11 +207,6 @@ def likelihood_rows(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> list[d
 
 
 # ----------------------------------------------------------------------------- verdicts
-def bullets(sentences: Sequence[str], width: int = 100) -> str:
-    """Sentences as a bulleted list wrapped at ``width`` characters (readable on a page, not one long line)."""
-    return "\n".join(textwrap.fill(s, width, initial_indent="• ", subsequent_indent="  ") for s in sentences)
-
-
 def compare_sentence(what: str, name_a: str, a: Sequence[float], name_b: str, b: Sequence[float],
                      unit: str = "", higher: str = "is higher", lower: str = "is lower", digits: int = 1) -> str:
     """'<what>: A is higher than B (difference d ± h)' when the Welch interval excludes 0, else inconclusive."""
