@@ -23,6 +23,6 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def bullets(sentences: Sequence[str], width: int = 100) -> str:
-    """Sentences as a bulleted list wrapped at ``width`` characters (readable on a page, not one long line)."""
+def bullets(sentences: Sequence[str], width: int = 80) -> str:
+    """Sentences as a bulleted list wrapped at ``width`` characters: 80 fit the website's output column."""
     return "\n".join(textwrap.fill(s, width, initial_indent="• ", subsequent_indent="  ") for s in sentences)
