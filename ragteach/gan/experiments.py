@@ -281,11 +281,16 @@ def _word(sign: int, higher: str, lower: str, same: str = "no clear difference")
 
 
 # ----------------------------------------------------------------------------- tables
-def summary_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
-    """One row per (method, mixture): final modes and high-quality %, mean ± 95 % t-interval over seeds."""
+def _by_method_and_mixture(runs: Sequence[ToyRun]) -> dict[tuple[str, str], list[ToyRun]]:
     groups: dict[tuple[str, str], list[ToyRun]] = {}
     for r in runs:
         groups.setdefault((r.method, r.mixture), []).append(r)
+    return groups
+
+
+def summary_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
+    """One row per (method, mixture): final modes and high-quality %, mean ± 95 % t-interval over seeds."""
+    groups = _by_method_and_mixture(runs)
     rows = []
     for (method, mixture), rs in groups.items():
         modes = [r.final[0] for r in rs]
@@ -325,9 +330,7 @@ def miss_rows(runs: Sequence[ToyRun], seeds: Sequence[int] = (0, 1, 2, 3, 4), n:
     """Where the samples lie (see :func:`ragteach.metrics.modes.miss_shares`), one row per (method, mixture)
     of ``runs`` and one for ``n`` real samples per seed of each mixture: mean ± 95 % t-interval in %.
     Each row also keeps the per-run values under ``"values"`` for :func:`miss_verdict`."""
-    groups: dict[tuple[str, str], list[ToyRun]] = {}
-    for r in runs:
-        groups.setdefault((r.method, r.mixture), []).append(r)
+    groups = _by_method_and_mixture(runs)
     mixtures = {r.mixture: r.data for r in runs}
     rows = []
     for (method, mixture), rs in groups.items():

@@ -33,6 +33,14 @@ def mode_stats(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D, n
     """Modes captured and high-quality share of ``samples`` (N, 2) (a tensor or numpy array) against ``mixture``."""
     if isinstance(n_std, bool) or not isinstance(n_std, (int, float)) or not 0 < n_std < float("inf"):
         raise ValueError(f"n_std must be a finite number > 0 (the paper uses 3), got {n_std!r}")
+    r, nearest = _nearest(samples, mixture)
+    hq = r <= n_std
+    counts = torch.bincount(nearest[hq], minlength=mixture.n_modes)
+    return ModeStats(int((counts > 0).sum()), mixture.n_modes, hq.float().mean().item(), counts)
+
+
+def _nearest(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) distance of each sample to its nearest mode centre in units of σ, and (N,) that mode's index."""
     samples = torch.as_tensor(samples)
     if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:
         raise ValueError(f"samples must be a non-empty (N, 2) tensor, got shape {tuple(samples.shape)}")
@@ -40,22 +48,13 @@ def mode_stats(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D, n
     if bad:
         raise ValueError(f"{bad} of {len(samples)} samples are NaN or infinite: the generator diverged. Lower the "
                          f"learning rates and retrain (or load a checkpoint) before scoring")
-    dist = torch.cdist(samples.float(), mixture.centers)  # (N, K)
-    nearest_dist, nearest = dist.min(dim=1)
-    hq = nearest_dist <= n_std * mixture.std
-    counts = torch.bincount(nearest[hq], minlength=mixture.n_modes)
-    return ModeStats(int((counts > 0).sum()), mixture.n_modes, hq.float().mean().item(), counts)
+    dist, nearest = torch.cdist(samples.float(), mixture.centers).min(dim=1)
+    return dist / mixture.std, nearest
 
 
 def nearest_distance(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D) -> torch.Tensor:
     """(N,) distance of each sample to its nearest mode centre, in units of the mixture's σ."""
-    samples = torch.as_tensor(samples)
-    if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:
-        raise ValueError(f"samples must be a non-empty (N, 2) tensor, got shape {tuple(samples.shape)}")
-    if not torch.isfinite(samples).all():
-        raise ValueError("some samples are NaN or infinite: the generator diverged. Lower the learning rates and "
-                         "retrain (or load a checkpoint) before scoring")
-    return torch.cdist(samples.float(), mixture.centers).min(dim=1).values / mixture.std
+    return _nearest(samples, mixture)[0]
 
 
 @dataclass(frozen=True)
