@@ -110,12 +110,30 @@ def flush_denormals() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def check_finite(name: str, loss: torch.Tensor, step: int, fix: str) -> None:
-    """Raise :class:`NonFiniteLossError` if ``loss`` is NaN or infinite, saying what to change."""
+@contextlib.contextmanager
+def without_undo(trainer: "Trainer") -> Iterator[None]:
+    """Inside the block, ``trainer`` skips the copy that lets it undo a failed step (``transactional=False``).
+    For batch experiments: their failed step raises, the error ends the experiment and no run is returned, so
+    the undo would buy nothing. Afterwards the trainer undoes failed steps again."""
+    was, trainer.transactional = trainer.transactional, False
+    try:
+        yield
+    finally:
+        trainer.transactional = was
+
+
+def check_finite(name: str, loss: torch.Tensor, step: int, fix: str, undone: bool = True) -> None:
+    """Raise :class:`NonFiniteLossError` if ``loss`` is NaN or infinite, saying what to change.
+    undone: whether the trainer undoes the failed step (see ``Trainer.transactional``)."""
     if not bool(torch.isfinite(loss).all()):
-        raise NonFiniteLossError(
-            f"{name} is {loss.detach().float().mean().item()} at step {step}; no update of this step was "
-            f"applied (the model is as it was after step {step - 1}). {fix}")
+        raise NonFiniteLossError(f"{name} is {loss.detach().float().mean().item()} at step {step}; "
+                                 f"{_after_failure(undone, step)}. {fix}")
+
+
+def _after_failure(undone: bool, step: int) -> str:
+    if undone:
+        return f"no update of this step was applied (the model is as it was after step {step - 1})"
+    return "this trainer does not undo a failed step (transactional=False): start a new one"
 
 
 # ---------------------------------------------------------------------------- the base class
@@ -127,6 +145,10 @@ class Trainer:
     """
 
     fix = "Lower the learning rate and run again."
+    #: A step is a transaction: if it raises, the trainer returns to its state before the step. That costs one
+    #: copy of every weight and optimiser moment per step (about a sixth of a toy GAN step). A batch experiment
+    #: that throws away a trainer whose step failed (its error ends the experiment) sets this to False.
+    transactional: bool = True
 
     def __init__(self, seed: int = 0, device: str | torch.device = "cpu") -> None:
         self.seed = check_seed(seed)
@@ -141,12 +163,15 @@ class Trainer:
         raise NotImplementedError
 
     def __call__(self, knob_values: dict[str, Any]) -> Metrics:
-        """One step as a transaction: if it raises, the trainer is restored to its state before the step."""
-        self._save_before_step()
+        """One step as a transaction: if it raises, the trainer is restored to its state before the step
+        (unless ``transactional`` is False: then the updates the step made before the error stay)."""
+        if self.transactional:
+            self._save_before_step()
         try:
             metrics = self.train_step(knob_values)
         except BaseException:
-            self._undo_step()
+            if self.transactional:
+                self._undo_step()
             raise
         self.steps += 1
         return metrics
@@ -189,13 +214,13 @@ class Trainer:
         """One optimiser step of ``self.optimizers[name]`` on ``loss``, refused if the loss or any
         gradient is not finite (the caller's transaction then undoes the step's earlier updates)."""
         opt = self.optimizers[name]
-        check_finite(f"the loss of {name}", loss, self.steps, self.fix)
+        check_finite(f"the loss of {name}", loss, self.steps, self.fix, self.transactional)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
         if grads and not bool(torch.isfinite(torch.stack([g.norm() for g in grads])).all()):
-            raise NonFiniteLossError(f"a gradient of {name} is not finite at step {self.steps}; no update of this "
-                                     f"step was applied. {self.fix}")
+            raise NonFiniteLossError(f"a gradient of {name} is not finite at step {self.steps}; "
+                                     f"{_after_failure(self.transactional, self.steps)}. {self.fix}")
         opt.step()
 
     def _snapshot(self) -> dict[str, Any]:

@@ -101,8 +101,11 @@ def test_longer_verdict_says_whether_the_budget_limited_the_table():
     long_ = [ToyRun("GAN, longer", "grid", s, steps=[2, 4, 6], modes=[m] * 3, high_quality=[0.9] * 3)
              for s, m in enumerate([24, 25, 24, 25])]
     rose, flat = longer_verdict(short, long_), longer_verdict(short, short)
-    assert rose.startswith("6 instead of 3 steps") and "modes rose" in rose and "share rose" in rose
+    assert rose.startswith("same recipe, more steps: grid, 6 instead of 3 steps: modes rose") and "share rose" in rose
     assert "did not change clearly" in flat and rose != flat
+    # the step counts are read per mixture: a longer-trained ring among the shorter runs does not enter the grid's
+    ring_runs = [ToyRun("GAN", "ring", s, steps=[5, 10], modes=[8, 8], high_quality=[0.9, 0.9]) for s in range(2)]
+    assert "grid, 6 instead of 3 steps" in longer_verdict(ring_runs + short, long_)
 
 
 def test_schedule_lowers_each_rate_from_its_own_start():
@@ -180,6 +183,19 @@ def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
     assert float(out.stdout.split()[2]) < 20          # a million steps would take hours
 
 
+def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
+    """train_toy_runs' failed step ends the call, so its trainer does not copy its state before every step
+    (a sixth of a toy step); the trainer it returns undoes failed steps again."""
+    from ragteach.gan.batched import BatchedGANTrainer
+
+    def refuse(self):
+        raise AssertionError("the undo copy ran")
+
+    monkeypatch.setattr(BatchedGANTrainer, "_save_before_step", refuse)
+    runs = train_toy_runs(ring(), seeds=[0], steps=4, eval_every=2, batch_size=16)
+    assert runs[0].session.step_fn.transactional
+
+
 def test_runs_record_the_discriminators_accuracy_at_every_evaluation():
     one = train_toy(grid(), pack=4, steps=20, eval_every=10, batch_size=16)
     together = train_toy_runs([ring(), grid()], pack=2, seeds=[0], steps=20, eval_every=10, batch_size=16)
@@ -217,13 +233,16 @@ def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per
     from ragteach.gan.plots import toy_run_curves, toy_run_samples
 
     both = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
-    grid_only = train_toy_runs(grid(), "GAN, 2x steps", seeds=[0], steps=20, eval_every=10, batch_size=16)
+    grid_only = train_toy_runs(grid(), "GAN, 2x steps", seeds=[0], steps=40, eval_every=10, batch_size=16)
     fig = toy_run_curves([(both, "tab:blue"), (grid_only, "tab:purple")], [ring(), grid()],
-                         real_ceiling_rows([ring(), grid()], seeds=[0]), lr_falls_at=15)
+                         real_ceiling_rows([ring(), grid()], seeds=[0]), sharpen_fraction=0.25)
     labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
     assert len(fig.axes) == 6 and labels[0][0] == "GAN (mean of 2)"          # rows x columns: modes, HQ, D accuracy
     assert not any("2x steps" in t for col in labels[0::2] for t in col)      # the ring column: no grid-only group
     assert all("GAN, 2x steps (mean of 1)" in col for col in labels[1::2])
+    # where the learning rate starts to fall, per group: 3/4 of 20 steps, and of 40 for the longer runs
+    dashed = [sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--") for ax in fig.axes]
+    assert dashed[0] == [15] and dashed[1] == [15, 30]
     panels = toy_run_samples(both[:1] + both[2:3])
     assert [ax.get_title().split("\n")[0] for ax in panels.axes] == ["GAN, ring, seed 0", "GAN, grid, seed 0"]
     plt.close("all")

@@ -31,7 +31,7 @@ from ragteach.retrieval.generator import CopyGenerator
 from ragteach.retrieval.rag import RAG
 from ragteach.retrieval.text import tokenize
 from ragteach.retrieval.train import RAGTrainer, rag_knobs
-from ragteach.training import CheckpointMismatchError, NonFiniteLossError, Trainer, eval_mode
+from ragteach.training import CheckpointMismatchError, NonFiniteLossError, Trainer, eval_mode, without_undo
 from ragteach.vae.model import VAEConfig
 from ragteach.vae.train import VAETrainer, vae_knobs
 
@@ -187,6 +187,23 @@ def test_nan_at_step_n_keeps_step_n_minus_1_and_resumes_after_the_fix(name):
     assert_same_state(full_state(trainer), before)  # weights, optimisers, RNG, step count
     fix()
     assert trainer(dict(knobs)) == expected[2]       # the same batch as the twin's third step
+
+
+def test_without_undo_skips_the_copy_keeps_earlier_updates_and_says_so():
+    """A batch experiment's trainer (transactional off) does not copy its state before each step; a failed
+    step then keeps the updates made before the error, and the message says to start a new trainer."""
+    trainer, knobs = build("gan")
+    losses(trainer, knobs, 2)
+    before = full_state(trainer)
+    fix = _poison_last_update(trainer)
+    with without_undo(trainer):
+        assert not trainer.transactional
+        with pytest.raises(NonFiniteLossError, match="does not undo a failed step"):
+            trainer(dict(knobs))
+    assert trainer.transactional                       # back on after the block
+    after = full_state(trainer)
+    assert not torch.equal(after["modules"]["D"]["net.0.weight"], before["modules"]["D"]["net.0.weight"])
+    fix()
 
 
 @pytest.mark.parametrize("name", NAMES)

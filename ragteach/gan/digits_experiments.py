@@ -31,6 +31,7 @@ from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import (confident_diversity, distance_limit, diversity, memorisation_ratio,
                                       score_samples)
 from ragteach.stats import Difference, difference, interval
+from ragteach.training import without_undo
 
 TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "memorisation"]
 
@@ -135,15 +136,16 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
                               state={"gan": trainer})
     runs = [DigitsRun(method, len(x), s, role, trainer=trainer, index=i) for i, (x, s, role) in enumerate(plan)]
     timings = []
-    while session.step < steps:
-        chunk = min(eval_every, steps - session.step)
-        started = time.perf_counter()
-        session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once")
-        timings.append((time.perf_counter() - started) / chunk)
-        samples = trainer.sample(n_eval)
-        for run, x in zip(runs, samples):
-            run.steps.append(session.step)
-            run.confident.append(100 * score_samples(judge, x).confident_rate)
+    with without_undo(trainer):          # a failed step ends this call: no run is returned
+        while session.step < steps:
+            chunk = min(eval_every, steps - session.step)
+            started = time.perf_counter()
+            session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once")
+            timings.append((time.perf_counter() - started) / chunk)
+            samples = trainer.sample(n_eval)
+            for run, x in zip(runs, samples):
+                run.steps.append(session.step)
+                run.confident.append(100 * score_samples(judge, x).confident_rate)
     final = trainer.sample(n_final)
     for run, x, (x_train, _, _) in zip(runs, final, plan):
         run.scores = score_digits(x, judge, x_train, x_held_out, real)

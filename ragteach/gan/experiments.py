@@ -15,7 +15,7 @@ from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.modes import ModeStats, miss_shares, mode_stats
 from ragteach.stats import Difference, difference, format_interval, interval
-from ragteach.training import check_positive_int, flush_denormals
+from ragteach.training import check_positive_int, flush_denormals, without_undo
 
 
 @dataclass
@@ -193,7 +193,7 @@ def train_toy_runs(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D], me
             run.d_accuracy.append(acc)
 
     started = time.perf_counter()
-    with flush_denormals():
+    with flush_denormals(), without_undo(session.step_fn):
         _train_chunks(session, schedule, steps, eval_every, score, progress, f"{method}: {len(runs)} runs at once")
     for run in runs:
         run.seconds = (time.perf_counter() - started) / len(runs)
@@ -519,16 +519,17 @@ def longer_verdict(before: Sequence[ToyRun], after: Sequence[ToyRun]) -> str:
         raise ValueError("need runs on both sides")
     parts = []
     for mixture in dict.fromkeys(r.mixture for r in after):
-        b = [r for r in before if r.mixture == mixture]
+        b, a = [r for r in before if r.mixture == mixture], [r for r in after if r.mixture == mixture]
         if not b:
             raise ValueError(f"no run on the {mixture} among the shorter runs")
-        (bm, bh), (am, ah) = _final(b), _final([r for r in after if r.mixture == mixture])
+        (bm, bh), (am, ah) = _final(b), _final(a)
         d_modes, d_hq = difference(bm, am), difference(bh, ah)
-        parts.append(f"{mixture}: modes {_word(d_modes.sign, 'rose', 'fell', 'did not change clearly')} "
+        parts.append(f"{mixture}, {a[0].steps[-1]} instead of {b[0].steps[-1]} steps: modes "
+                     f"{_word(d_modes.sign, 'rose', 'fell', 'did not change clearly')} "
                      f"({format_interval(bm)} → {format_interval(am)}, difference {d_modes}), high-quality share "
                      f"{_word(d_hq.sign, 'rose', 'fell', 'did not change clearly')} ({format_interval(bh)} → "
                      f"{format_interval(ah)} %, difference {d_hq} points)")
-    return (f"{after[0].steps[-1]} instead of {before[0].steps[-1]} steps, same recipe: " + "; ".join(parts) + ".")
+    return "same recipe, more steps: " + "; ".join(parts) + "."
 
 
 def noise_verdict(samples: torch.Tensor, tolerance: float = 0.15) -> Verdict:

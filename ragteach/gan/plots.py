@@ -169,15 +169,16 @@ def _band(ax: Axes, runs: list[Any], values: Any, color: str) -> None:
 
 
 def toy_run_curves(groups: list[tuple[list[Any], str]], mixtures: list[GaussianMixture2D],
-                   ceiling: list[dict[str, Any]], lr_falls_at: int) -> Figure:
+                   ceiling: list[dict[str, Any]], sharpen_fraction: float) -> Figure:
     """One column per mixture, three rows: modes captured, high-quality %, D's accuracy % over training.
 
     groups: (runs, colour) pairs, e.g. ``[(runs["GAN"], "tab:blue")]``: each group's runs of a mixture (objects
         with ``method``, ``mixture``, ``steps``, ``modes``, ``high_quality``, ``d_accuracy``, as
         :class:`ragteach.gan.experiments.ToyRun`) are drawn as their mean and range; a group without runs on a
         mixture is left out of that column.
-    ceiling: rows of ``real_ceiling_rows`` (real data scored the same way), drawn dotted; lr_falls_at: the step
-        where the learning rate starts to fall, drawn dashed.
+    ceiling: rows of ``real_ceiling_rows`` (real data scored the same way), drawn dotted.
+    sharpen_fraction: the learning rate falls over this last fraction of each run; where it starts to fall is
+        drawn dashed, in the group's colour (groups may train for different numbers of steps).
     """
     import matplotlib.pyplot as plt   # pyplot here only: the live previews draw on figures pyplot does not track
 
@@ -189,12 +190,13 @@ def toy_run_curves(groups: list[tuple[list[Any], str]], mixtures: list[GaussianM
                 _band(axes[0, col], rs, lambda r: r.modes, color)
                 _band(axes[1, col], rs, lambda r: [100 * h for h in r.high_quality], color)
                 _band(axes[2, col], rs, lambda r: [100 * a for a in r.d_accuracy], color)
+                for ax in axes[:, col]:
+                    ax.axvline(rs[0].steps[-1] * (1 - sharpen_fraction), color=color, linestyle="--", linewidth=0.8)
         ceil = next(r for r in ceiling if r["mixture"] == mix.name)
         axes[0, col].axhline(ceil["modes_mean"], color="black", linestyle=":", label="real data")
         axes[1, col].axhline(ceil["hq_mean"], color="black", linestyle=":", label="real data (ceiling)")
         axes[2, col].axhline(50, color="black", linestyle=":", label="chance")
         for ax in axes[:, col]:
-            ax.axvline(lr_falls_at, color="grey", linestyle="--", linewidth=0.8)
             ax.legend(fontsize=7)
         axes[0, col].set_title(f"{mix.name}: modes captured (dashed: lr starts to fall)")
         axes[1, col].set_title(f"{mix.name}: high-quality samples %")

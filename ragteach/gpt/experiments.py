@@ -22,7 +22,7 @@ from ragteach.data.text import TextData
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs, perplexity
-from ragteach.training import check_positive_int
+from ragteach.training import check_positive_int, without_undo
 from ragteach.live.session import TrainingSession
 
 
@@ -140,8 +140,9 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     trainer, knobs = _quality_trainer(data, cfg, p, steps, seed, rescale, batch_size, lr, impl, eval_every,
                                       curve_batches, p_head, warmup, min_lr_ratio)
     session = TrainingSession(trainer, knobs, state={"gpt": trainer})
-    session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
-                + ("" if rescale else ", no rescale"))
+    with without_undo(trainer):           # a failed step ends this call: no run is returned
+        session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
+                    + ("" if rescale else ", no rescale"))
     dense = trainer.evaluate_batches("val", eval_batches)
     with evaluating_with(trainer, active_in="both"):
         rand = trainer.evaluate_batches("val", eval_batches)
