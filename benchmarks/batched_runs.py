@@ -77,17 +77,24 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     mix, cfg, K = ring(), toy_config(), args.runs
 
-    single, batched = [], []
+    # each step as a transaction (the default, as in a live session), and without the copy that takes, as
+    # train_toy_runs trains (Trainer.transactional = False: its failed step ends the experiment anyway)
+    times: dict[tuple[str, bool], list[tuple[float, float]]] = {}
     for _ in range(args.repeats):
-        single.append(seconds_per_step(GANTrainer(cfg, mix.sample, batch_size=args.batch_size, seed=0), args.steps))
-        batched.append(seconds_per_step(BatchedGANTrainer(cfg, mix.sample, list(range(K)),
-                                                          batch_size=args.batch_size), args.steps))
+        for undo in (True, False):
+            for name, trainer in (("one", GANTrainer(cfg, mix.sample, batch_size=args.batch_size, seed=0)),
+                                  ("many", BatchedGANTrainer(cfg, mix.sample, list(range(K)),
+                                                             batch_size=args.batch_size))):
+                trainer.transactional = undo
+                times.setdefault((name, undo), []).append(seconds_per_step(trainer, args.steps))
     print(f"load average {os.getloadavg()[0]:.2f} (1 min), {args.threads} threads, batch {args.batch_size}")
-    for i, clock in enumerate(("wall-clock", "CPU")):
-        one, many = statistics.median(t[i] for t in single), statistics.median(t[i] for t in batched)
-        print(f"{clock:10s}: one run (GANTrainer) {1000 * one:.2f} ms/step, {K} runs (BatchedGANTrainer) "
-              f"{1000 * many:.2f} ms/step: ratio {many / one:.2f}x (goal <= 2x), "
-              f"{K * one / many:.1f}x the runs per second of training them one by one")
+    for undo in (True, False):
+        for i, clock in enumerate(("wall-clock", "CPU")):
+            one, many = (statistics.median(t[i] for t in times[name, undo]) for name in ("one", "many"))
+            print(f"{'with' if undo else 'without'} the undo copy, {clock:10s}: one run (GANTrainer) {1000 * one:.2f} "
+                  f"ms/step, {K} runs (BatchedGANTrainer) {1000 * many:.2f} ms/step: ratio {many / one:.2f}x "
+                  f"(goal <= 2x), {K * one / many:.1f}x the runs per second of training them one by one")
+    single, batched = times["one", True], times["many", True]
 
     # why the ratio is what it is: K runs do K times the arithmetic; once that arithmetic runs near the
     # CPU's peak, the ratio cannot fall below K x (one run's FLOPs / peak) / (one run's time)

@@ -146,7 +146,7 @@ class Trainer:
 
     fix = "Lower the learning rate and run again."
     #: A step is a transaction: if it raises, the trainer returns to its state before the step. That costs one
-    #: copy of every weight and optimiser moment per step (about a sixth of a toy GAN step). A batch experiment
+    #: copy of every weight and optimiser moment per step (up to a sixth of a toy GAN step). A batch experiment
     #: that throws away a trainer whose step failed (its error ends the experiment) sets this to False.
     transactional: bool = True
 

@@ -185,7 +185,7 @@ def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
 
 def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
     """train_toy_runs' failed step ends the call, so its trainer does not copy its state before every step
-    (a sixth of a toy step); the trainer it returns undoes failed steps again."""
+    (up to a sixth of a toy step); the trainer it returns undoes failed steps again."""
     from ragteach.gan.batched import BatchedGANTrainer
 
     def refuse(self):
