@@ -179,8 +179,10 @@ def test_an_interrupt_stops_jobs_side_by_side_at_once(tmp_path):
         "    except KeyboardInterrupt:\n"
         "        print(f'interrupted after {time.perf_counter() - start:.1f} s')\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert out.stdout.startswith("interrupted after"), out.stdout + out.stderr
-    assert float(out.stdout.split()[2]) < 20          # a million steps would take hours
+    lines = out.stdout.splitlines()
+    assert lines[-1].startswith("interrupted after"), out.stdout + out.stderr
+    assert float(lines[-1].split()[2]) < 20          # a million steps would take hours
+    assert "no job had finished" in lines[0]
 
 
 def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
@@ -194,6 +196,53 @@ def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
     monkeypatch.setattr(BatchedGANTrainer, "_save_before_step", refuse)
     runs = train_toy_runs(ring(), seeds=[0], steps=4, eval_every=2, batch_size=16)
     assert runs[0].session.step_fn.transactional
+
+
+def test_side_by_side_keeps_finished_jobs_across_an_interrupt(monkeypatch, capsys):
+    """Interrupting a long cell loses only the jobs still training: the next call with the same jobs takes the
+    finished ones back (once) and trains the others."""
+    from ragteach.gan import experiments as E
+
+    calls = []
+    real_train = E.train_toy_runs
+
+    def interrupt_the_second_job(**kwargs):
+        calls.append(kwargs["method"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train(**kwargs)
+
+    monkeypatch.setattr(E, "train_toy_runs", interrupt_the_second_job)
+    jobs = {"a": dict(mixtures=ring(), method="a", seeds=[0], steps=4, eval_every=2, batch_size=16),
+            "b": dict(mixtures=grid(), method="b", seeds=[0], steps=4, eval_every=2, batch_size=16)}
+    with pytest.raises(KeyboardInterrupt):
+        E.train_toy_runs_side_by_side(jobs)
+    assert "the finished jobs (a) are kept" in capsys.readouterr().out
+    runs = E.train_toy_runs_side_by_side(jobs)
+    assert calls == ["a", "b", "b"]                       # a was not trained again
+    assert "reusing 1 job(s)" in capsys.readouterr().out
+    assert list(runs) == ["a", "b"] and runs["a"][0].steps == [2, 4] and runs["b"][0].mixture == "grid"
+    E.train_toy_runs_side_by_side(jobs)                    # taken back once: a trains again now
+    assert calls == ["a", "b", "b", "a", "b"]
+
+
+def test_toy_runs_interrupted_stop_instead_of_reporting_a_shorter_run(monkeypatch):
+    """Ctrl-C / the stop button inside train_toy_runs ends the call: it must not score and return runs that
+    trained fewer steps than asked. session.run on its own stops cleanly between two steps and returns
+    (tests/test_session.py checks that with a real Ctrl-C); here run() stops halfway as an interrupt would."""
+    from ragteach.live.session import TrainingSession
+
+    real_run = TrainingSession.run
+
+    def interrupted_halfway(self, n_steps, progress=True, desc="training", reraise_interrupt=False):
+        real_run(self, n_steps // 2, progress=False)
+        if reraise_interrupt:
+            raise KeyboardInterrupt
+        return []
+
+    monkeypatch.setattr(TrainingSession, "run", interrupted_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        train_toy_runs(ring(), seeds=[0], steps=8, eval_every=4, batch_size=16)
 
 
 def test_runs_record_the_discriminators_accuracy_at_every_evaluation():

@@ -264,6 +264,21 @@ def test_ctrl_c_in_run_stops_cleanly_and_the_next_run_takes_exactly_its_steps(ct
     assert [r["step"] for r in s.history] == list(range(s.step))
 
 
+def test_an_experiment_interrupted_in_run_stops_there_instead_of_going_on_shorter(ctrl_c_raises, capsys):
+    """reraise_interrupt=True: the same clean stop (all state kept), then KeyboardInterrupt again, so that an
+    experiment's table never reports a run that trained fewer steps than it says."""
+    import _thread
+
+    s, rec = make(delay=0.002)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        s.run(100_000, progress=False, reraise_interrupt=True)
+    timer.join()
+    assert 0 < s.step < 100_000 and s.status == "stopped" and s.step == len(rec.seen)
+    assert "nothing is lost" not in capsys.readouterr().out   # no "call run() again": the experiment stopped
+
+
 def test_status_tells_not_started_from_finished_and_stopped():
     s, _ = make(delay=0.002)
     assert s.status == "not started"

@@ -140,7 +140,7 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
         while session.step < steps:
             chunk = min(eval_every, steps - session.step)
             started = time.perf_counter()
-            session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once")
+            session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once", reraise_interrupt=True)
             timings.append((time.perf_counter() - started) / chunk)
             samples = trainer.sample(n_eval)
             for run, x in zip(runs, samples):

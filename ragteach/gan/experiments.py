@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ def _train_chunks(session: TrainingSession, schedule: Schedule, steps: int, eval
     for first, length, evaluate in schedule.chunks(steps, eval_every):
         if first >= schedule.start(steps):
             session.knobs.update(**{k: schedule.rate(v, first, steps) for k, v in lr0.items()})
-        session.run(length, progress=progress, desc=desc)
+        session.run(length, progress=progress, desc=desc, reraise_interrupt=True)
         if evaluate:
             score()
 
@@ -238,7 +239,11 @@ def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int
     own process with one torch thread (a second thread on a shared step mostly waits). With ``workers=1`` the
     jobs run here, one after the other. Every job's runs are exactly those ``train_toy_runs(**kwargs)`` gives
     in this process (same seeds, same draws); their session is rebuilt here from the worker's checkpoint,
-    ready to sample. Jobs start in the order given: put the longest first."""
+    ready to sample. Jobs start in the order given: put the longest first.
+
+    Interrupting (Ctrl-C, the notebook's stop button) stops every job still training and loses it; the jobs that
+    had finished are kept, and the next call with the same job (name and arguments) takes them back instead of
+    training them again."""
     check_positive_int("workers", workers)
     if not jobs:
         raise ValueError("give at least one job, e.g. {'GAN': dict(mixtures=[ring()], seeds=[0, 1])}")
@@ -247,33 +252,63 @@ def train_toy_runs_side_by_side(jobs: Mapping[str, dict[str, Any]], workers: int
             inspect.signature(train_toy_runs).bind(**kwargs)
         except TypeError as exc:
             raise ValueError(f"job {name!r} does not fit train_toy_runs: {exc}") from None
-    if workers == 1:
-        return {name: train_toy_runs(**kwargs, progress=progress) for name, kwargs in jobs.items()}
+    keys = {name: _job_key(name, kwargs) for name, kwargs in jobs.items()}
+    out = {name: _FINISHED_BEFORE_INTERRUPT.pop(key) for name, key in keys.items() if key in _FINISHED_BEFORE_INTERRUPT}
+    if out:
+        print(f"reusing {len(out)} job(s) that finished before the last interrupt: {', '.join(out)}")
+    todo = {name: kwargs for name, kwargs in jobs.items() if name not in out}
+    try:
+        if workers == 1:
+            for name, kwargs in todo.items():
+                out[name] = train_toy_runs(**kwargs, progress=progress)
+        else:
+            _train_in_workers(todo, workers, progress, out)
+    except KeyboardInterrupt:
+        for name in out:
+            _FINISHED_BEFORE_INTERRUPT[keys[name]] = out[name]
+        others = ", ".join(n for n in jobs if n not in out)
+        print(f"Interrupted: the finished jobs ({', '.join(out)}) are kept; run the same call again to train only "
+              f"the others ({others})." if out else f"Interrupted: no job had finished ({others}).")
+        raise
+    return {name: out[name] for name in jobs}
 
+
+# Jobs of train_toy_runs_side_by_side that finished before an interrupt, by job (name and arguments): the next
+# call with the same job takes them back, once, so stopping a long cell loses only the jobs still training.
+_FINISHED_BEFORE_INTERRUPT: dict[bytes, list[ToyRun]] = {}
+
+
+def _job_key(name: str, kwargs: Mapping[str, Any]) -> bytes:
+    return pickle.dumps((name, sorted(kwargs.items(), key=lambda item: item[0])))
+
+
+def _train_in_workers(jobs: Mapping[str, dict[str, Any]], workers: int, progress: bool,
+                      out: dict[str, list[ToyRun]]) -> None:
+    """Train ``jobs`` in ``workers`` processes; put each job's runs into ``out`` as soon as it finishes."""
     import multiprocessing
 
     from tqdm.auto import tqdm
 
-    results: dict[str, dict[str, Any]] = {}
     n = min(workers, len(jobs))
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
     # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
     with ctx.Pool(n) as pool:
         done = pool.imap_unordered(_toy_runs_in_worker, list(jobs.items()))
         for name, result in tqdm(done, total=len(jobs), disable=not progress, desc=f"{len(jobs)} jobs on {n} processes"):
-            results[name] = result
-    out = {}
-    for name, kwargs in jobs.items():
-        a = inspect.signature(train_toy_runs).bind(**kwargs)   # train_toy_runs' arguments, defaults filled in
-        a.apply_defaults()
-        args = a.arguments
-        session, runs = _toy_runs_session(args["mixtures"], args["method"], args["pack"], args["seeds"],
-                                          args["batch_size"], args["cfg"], args["knob_values"], args["betas"])
-        session.restore(results[name]["checkpoint"])
-        for run, (steps, modes, hq, accuracy, seconds) in zip(runs, results[name]["scores"]):
-            run.steps, run.modes, run.high_quality, run.d_accuracy, run.seconds = steps, modes, hq, accuracy, seconds
-        out[name] = runs
-    return out
+            out[name] = _runs_from_worker(jobs[name], result)
+
+
+def _runs_from_worker(kwargs: Mapping[str, Any], result: Mapping[str, Any]) -> list[ToyRun]:
+    """A worker's job as runs in this process: the session rebuilt from its checkpoint, the scores copied."""
+    a = inspect.signature(train_toy_runs).bind(**kwargs)   # train_toy_runs' arguments, defaults filled in
+    a.apply_defaults()
+    args = a.arguments
+    session, runs = _toy_runs_session(args["mixtures"], args["method"], args["pack"], args["seeds"],
+                                      args["batch_size"], args["cfg"], args["knob_values"], args["betas"])
+    session.restore(result["checkpoint"])
+    for run, (steps, modes, hq, accuracy, seconds) in zip(runs, result["scores"]):
+        run.steps, run.modes, run.high_quality, run.d_accuracy, run.seconds = steps, modes, hq, accuracy, seconds
+    return runs
 
 
 def _word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
@@ -637,7 +672,7 @@ def run_digits(method: str, x_train: torch.Tensor, x_held_out: torch.Tensor, jud
     kw = dict(digits_methods()[method])
     trainer, session = digits_gan(x_train, seed=seed, **kw)
     started = time.perf_counter()
-    session.run(steps, progress=progress, desc=method)
+    session.run(steps, progress=progress, desc=method, reraise_interrupt=True)
     seconds = time.perf_counter() - started
     scores = digit_scores(trainer.sample(1000), judge, x_train, x_held_out, real_diversity)
     row = {"method": method, "train images": len(x_train), "seed": seed, **scores, "seconds": seconds}

@@ -142,7 +142,7 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     session = TrainingSession(trainer, knobs, state={"gpt": trainer})
     with without_undo(trainer):           # a failed step ends this call: no run is returned
         session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
-                    + ("" if rescale else ", no rescale"))
+                    + ("" if rescale else ", no rescale"), reraise_interrupt=True)
     dense = trainer.evaluate_batches("val", eval_batches)
     with evaluating_with(trainer, active_in="both"):
         rand = trainer.evaluate_batches("val", eval_batches)

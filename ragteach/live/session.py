@@ -226,11 +226,15 @@ class TrainingSession:
             raise TrainingError(f"step {self.step} failed: {type(exc).__name__}: {exc}") from exc
 
     # ------------------------------------------------------------------ blocking run
-    def run(self, n_steps: int, progress: bool = True, desc: str = "training") -> list[dict[str, Any]]:
+    def run(self, n_steps: int, progress: bool = True, desc: str = "training",
+            reraise_interrupt: bool = False) -> list[dict[str, Any]]:
         """Train ``n_steps`` steps and block, with a progress bar. Returns the new history rows.
 
         Steps run in the background thread while this call waits, so Ctrl-C / the notebook's
         stop button interrupts cleanly between two steps and keeps everything.
+        reraise_interrupt: after that clean stop, raise the KeyboardInterrupt again instead of returning:
+            for experiments whose results mean something only after all their steps (a table must not
+            silently report a shorter run).
         """
         self._raise_error()  # an error from an earlier background run surfaces here first
         first, first_step = len(self.history), self.step
@@ -246,6 +250,8 @@ class TrainingSession:
                 bar.refresh()
         except KeyboardInterrupt:
             self.stop()
+            if reraise_interrupt:
+                raise
             print(f"Interrupted after step {self.step}; nothing is lost. Call run() again to continue.")
         finally:
             bar.close()

@@ -74,7 +74,8 @@ def train_seed(digits: Digits, seed: int, budget: Budget, progress: bool = True
     trainers, seconds = {}, {}
     for name, (trainer, knobs) in make_trainers(digits, seed).items():
         t0 = time.perf_counter()
-        TrainingSession(trainer, knobs).run(steps_for(name, budget), progress=progress, desc=f"{name}, seed {seed}")
+        TrainingSession(trainer, knobs).run(steps_for(name, budget), progress=progress, desc=f"{name}, seed {seed}",
+                                            reraise_interrupt=True)
         trainers[name], seconds[name] = trainer, time.perf_counter() - t0
     return trainers, seconds
 
