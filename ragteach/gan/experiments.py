@@ -428,18 +428,32 @@ def rejection_rows(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> list[d
 def rejection_verdict(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> str:
     """Per mixture, what rejecting with D changed: the interval of the change in modes and high-quality share."""
     parts = []
-    for mixture in dict.fromkeys(r.mixture for r in cleaned):
-        p = [r for r in plain if r.mixture == mixture]
-        c = [r for r in cleaned if r.mixture == mixture]
-        if not p:
-            raise ValueError(f"no plain run on the {mixture} to compare the rejection runs with")
+    missing = "no plain run on the {} to compare the rejection runs with"
+    for mixture, p, c in _paired_by_mixture(plain, cleaned, missing):
         (pm, ph), (cm, ch) = _final(p), _final(c)
         dm, dh = difference(pm, cm), difference(ph, ch)
         parts.append(f"{mixture}: D kept {format_interval([100 * r.kept for r in c])} % of G's draws; modes "
-                     f"{_word(dm.sign, 'rose', 'fell', 'did not change clearly')} ({format_interval(pm)} → "
-                     f"{format_interval(cm)}), high-quality share {_word(dh.sign, 'rose', 'fell', 'did not change clearly')}"
-                     f" ({format_interval(ph)} → {format_interval(ch)} %, difference {dh.diff:+.2f} ± {dh.half:.2f} points)")
+                     f"{_moved(dm)} ({format_interval(pm)} → {format_interval(cm)}), high-quality share "
+                     f"{_moved(dh)} ({format_interval(ph)} → {format_interval(ch)} %, "
+                     f"difference {dh.diff:+.2f} ± {dh.half:.2f} points)")
     return "; ".join(parts) + "."
+
+
+def _paired_by_mixture(before: Sequence[ToyRun], after: Sequence[ToyRun],
+                       missing: str) -> list[tuple[str, list[ToyRun], list[ToyRun]]]:
+    """(mixture, its ``before`` runs, its ``after`` runs) for every mixture of ``after``, in order; a mixture
+    without ``before`` runs raises ValueError(``missing`` formatted with the mixture's name)."""
+    pairs = []
+    for mixture in dict.fromkeys(r.mixture for r in after):
+        b = [r for r in before if r.mixture == mixture]
+        if not b:
+            raise ValueError(missing.format(mixture))
+        pairs.append((mixture, b, [r for r in after if r.mixture == mixture]))
+    return pairs
+
+
+def _moved(d: Difference) -> str:
+    return _word(d.sign, "rose", "fell", "did not change clearly")
 
 
 def wobble(run: ToyRun) -> float:
@@ -553,17 +567,12 @@ def longer_verdict(before: Sequence[ToyRun], after: Sequence[ToyRun]) -> str:
     if not before or not after:
         raise ValueError("need runs on both sides")
     parts = []
-    for mixture in dict.fromkeys(r.mixture for r in after):
-        b, a = [r for r in before if r.mixture == mixture], [r for r in after if r.mixture == mixture]
-        if not b:
-            raise ValueError(f"no run on the {mixture} among the shorter runs")
+    for mixture, b, a in _paired_by_mixture(before, after, "no run on the {} among the shorter runs"):
         (bm, bh), (am, ah) = _final(b), _final(a)
         d_modes, d_hq = difference(bm, am), difference(bh, ah)
-        parts.append(f"{mixture}, {a[0].steps[-1]} instead of {b[0].steps[-1]} steps: modes "
-                     f"{_word(d_modes.sign, 'rose', 'fell', 'did not change clearly')} "
+        parts.append(f"{mixture}, {a[0].steps[-1]} instead of {b[0].steps[-1]} steps: modes {_moved(d_modes)} "
                      f"({format_interval(bm)} → {format_interval(am)}, difference {d_modes}), high-quality share "
-                     f"{_word(d_hq.sign, 'rose', 'fell', 'did not change clearly')} ({format_interval(bh)} → "
-                     f"{format_interval(ah)} %, difference {d_hq} points)")
+                     f"{_moved(d_hq)} ({format_interval(bh)} → {format_interval(ah)} %, difference {d_hq} points)")
     return "same recipe, more steps: " + "; ".join(parts) + "."
 
 
