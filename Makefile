@@ -76,7 +76,7 @@ test-browser: $(TOOLS_STAMP) browser-deps
 # outputs. Output: book/_build/html/index.html. PLOTLY_RENDERER=notebook: a plotly figure becomes HTML with plotly.js
 # embedded once per page (offline); the plotly mime type would only add a MyST-NB "unknown mime type" warning.
 book: $(TOOLS_STAMP) $(KERNELSPEC)
-	env -u RAGTEACH_QUICK PLOTLY_RENDERER=notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
+	env -u RAGTEACH_QUICK RAGTEACH_SITE=1 PLOTLY_RENDERER=notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
 	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
 

@@ -5,7 +5,8 @@ draws figures (plt.show, plot_*, display of a figure) contains images, that no p
 that widget views became the static note + snapshot, that no Markdown table is left as raw | text, and that
 each page listed in ``PLOTLY_FIGURES`` draws at least that many interactive plotly figures with plotly.js embedded
 in the page (not fetched from a CDN, so the site works offline), and that each page with formulas loads MathJax
-from the site's own ``_static`` (book/_ext/offline_mathjax.py), which holds it. Exit status 1 with a list of
+from the site's own ``_static`` (book/_ext/offline_mathjax.py), which holds it, and that no page shows internal
+wording ("issue N", the quick-mode banner, NotImplementedError, a checker's "not yet"). Exit status 1 with a list of
 problems otherwise.
 """
 from __future__ import annotations
@@ -65,6 +66,30 @@ def math_problems(name: str, text: str) -> list[str]:
     return []
 
 
+# Words from the project's workshop that a reader of the site should never meet: issue numbers, the smoke-test
+# banner, an exercise stub's error, a checker's "not yet" (site mode shows each reference passing instead).
+INTERNAL_WORDS = re.compile(r"\bissue #?\d+|QUICK MODE|NotImplementedError|❌ not yet", re.IGNORECASE)
+
+
+def reader_text(html: str) -> str:
+    """What a reader reads on a page: its article's prose and cell outputs, without the code of the cells (an
+    exercise stub's code rightly says ``raise NotImplementedError``), the solutions' code or the page's chrome."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    article = soup.find("article") or soup
+    for hidden in article.select("div.cell_input, details.ragteach-solution pre, script, style"):
+        hidden.decompose()
+    return article.get_text(" ")
+
+
+def internal_word_problems(name: str, html: str) -> list[str]:
+    """Each internal word on a page, with a little context (empty list: none)."""
+    text = reader_text(html)
+    return [f"{name}: its page says {text[max(0, m.start() - 40): m.end() + 40].strip()!r} (internal wording)"
+            for m in INTERNAL_WORDS.finditer(text)]
+
+
 def main() -> int:
     problems: list[str] = []
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -97,9 +122,13 @@ def main() -> int:
             problems.append(f"{nb.name}: a widget view was left for a CDN widget manager")
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
         problems += math_problems(nb.name, text)
+        problems += internal_word_problems(nb.name, text)
         print(f"{page.relative_to(ROOT)}: {images} images, {plotly_figures(text)} plotly figures, "
               f"{text.count(MATH_SPAN)} formulas, "
               f"{len(text) // 1024} KiB")
+    for page in sorted((HTML / "teachers").glob("*.html")) + [HTML / "intro.html"]:
+        if page.exists():
+            problems += internal_word_problems(page.name, page.read_text(encoding="utf-8"))
     for p in problems:
         print("PROBLEM:", p, file=sys.stderr)
     return 1 if problems else 0

@@ -20,6 +20,16 @@ def quick_mode() -> bool:
     return value not in ("", "0", "false", "no", "off")
 
 
+SITE_ENV = "RAGTEACH_SITE"
+
+
+def site_mode() -> bool:
+    """True while the website is built (``make book`` sets ``RAGTEACH_SITE=1``): a page is read, not run, so
+    exercises show their reference passing and no progress bars are drawn."""
+    value = os.environ.get(SITE_ENV, "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
 def by_mode(full: T, quick: T) -> T:
     """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``."""
     return quick if quick_mode() else full

@@ -3,7 +3,8 @@
 In the notebooks an exercise cell is a stub (its metadata says ``{"ragteach": {"exercise": NAME}}``) and the answer
 key lives in :mod:`ragteach.exercises`. On the website, right after each such cell, this extension adds a closed
 ``<details>`` block "Solution" holding the reference solution's code (``Exercise.solution_code()``), highlighted
-by Sphinx like any code block. ``<details>`` opens and closes without JavaScript or a stylesheet from the web, so
+by Sphinx like any code block. The outputs of each "predict, then run" cell (metadata ``{"ragteach": {"predict": NAME}}``) are collapsed
+the same way, so the measured answer is not read before the prediction. ``<details>`` opens and closes without JavaScript or a stylesheet from the web, so
 the page works offline. An exercise cell naming an unknown exercise is a build warning (an error under
 ``--warningiserror``).
 """
@@ -19,13 +20,35 @@ STYLE = ("<style>details.ragteach-solution{margin:0.25em 0 1.25em;border-left:3p
          "details.ragteach-solution>summary{cursor:pointer;font-weight:600}</style>")
 
 
-def exercise_name(node: nodes.Node) -> str | None:
-    """The exercise a MyST-NB code-cell container holds, from its cell metadata, or None."""
+PREDICT_SUMMARY = "Measured answer (write your prediction first)"
+
+
+def _ragteach_meta(node: nodes.Node, key: str) -> str | None:
+    """``cell_metadata["ragteach"][key]`` of a MyST-NB code-cell container, or None."""
     if not isinstance(node, nodes.container) or node.get("nb_element") != "cell_code":
         return None
     meta = node.get("cell_metadata") or {}
-    found = meta.get("ragteach", {}).get("exercise") if isinstance(meta.get("ragteach"), dict) else None
+    found = meta.get("ragteach", {}).get(key) if isinstance(meta.get("ragteach"), dict) else None
     return found if isinstance(found, str) else None
+
+
+def collapse_predict_outputs(cell: nodes.container) -> bool:
+    """Wrap a "predict, then run" cell's outputs in a closed <details>, so the page does not give the answer away
+    before the reader has predicted. Returns whether the cell had outputs to wrap."""
+    outputs = [child for child in cell.children
+               if isinstance(child, nodes.container) and child.get("nb_element") == "cell_code_output"]
+    if not outputs:
+        return False
+    at = cell.index(outputs[0])
+    cell.insert(at, nodes.raw("", f'<details class="ragteach-solution ragteach-predict"><summary>{PREDICT_SUMMARY}'
+                                  "</summary>", format="html"))
+    cell.insert(cell.index(outputs[-1]) + 1, nodes.raw("", "</details>", format="html"))
+    return True
+
+
+def exercise_name(node: nodes.Node) -> str | None:
+    """The exercise a MyST-NB code-cell container holds, from its cell metadata, or None."""
+    return _ragteach_meta(node, "exercise")
 
 
 def solution_nodes(name: str, code: str) -> list[nodes.Node]:
@@ -44,6 +67,9 @@ def add_solutions(app, doctree: nodes.document) -> None:
     exercises = all_exercises()
     added = 0
     for cell in list(doctree.findall(nodes.container)):
+        if _ragteach_meta(cell, "predict") is not None and collapse_predict_outputs(cell) and not added:
+            cell.insert(0, nodes.raw("", STYLE, format="html"))
+            added += 1
         name = exercise_name(cell)
         if name is None:
             continue
