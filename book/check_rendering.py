@@ -84,8 +84,11 @@ def pages(names: list[str]) -> list[Path]:
 
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     """A quiet HTTP server for ``folder`` on a free port of 127.0.0.1 (file:// would block the pages' scripts)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"

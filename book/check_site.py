@@ -68,7 +68,7 @@ def math_problems(name: str, text: str) -> list[str]:
 
 # Words from the project's workshop that a reader of the site should never meet: issue numbers, the smoke-test
 # banner, an exercise stub's error, a checker's "not yet" (site mode shows each reference passing instead).
-INTERNAL_WORDS = re.compile(r"\bissue #?\d+|QUICK MODE|NotImplementedError|❌ not yet", re.IGNORECASE)
+INTERNAL_WORDS = re.compile(r"(?i:\bissue #?\d+)|QUICK MODE|NotImplementedError|❌ not yet")
 
 
 def reader_text(html: str) -> str:
@@ -88,6 +88,20 @@ def internal_word_problems(name: str, html: str) -> list[str]:
     text = reader_text(html)
     return [f"{name}: its page says {text[max(0, m.start() - 40): m.end() + 40].strip()!r} (internal wording)"
             for m in INTERNAL_WORDS.finditer(text)]
+
+
+WORDS_PER_MINUTE = 200  # a careful reading of technical prose
+
+
+def prose_words(notebook: Path) -> int:
+    """Words of prose a reader reads in a notebook: its Markdown cells, without formulas, code spans, links' targets
+    and HTML tags."""
+    import json
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    text = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>", " ", text, flags=re.S)
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
 
 
 def main() -> int:
@@ -123,8 +137,9 @@ def main() -> int:
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
         problems += math_problems(nb.name, text)
         problems += internal_word_problems(nb.name, text)
-        print(f"{page.relative_to(ROOT)}: {images} images, {plotly_figures(text)} plotly figures, "
-              f"{text.count(MATH_SPAN)} formulas, "
+        words = prose_words(nb)
+        print(f"{page.relative_to(ROOT)}: {words} words of prose (~{round(words / WORDS_PER_MINUTE)} min), "
+              f"{images} images, {plotly_figures(text)} plotly figures, {text.count(MATH_SPAN)} formulas, "
               f"{len(text) // 1024} KiB")
     for page in sorted((HTML / "teachers").glob("*.html")) + [HTML / "intro.html"]:
         if page.exists():

@@ -7,7 +7,7 @@ they call :func:`by_mode`.
 from __future__ import annotations
 
 import os
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -28,6 +28,14 @@ def site_mode() -> bool:
     exercises show their reference passing and no progress bars are drawn."""
     value = os.environ.get(SITE_ENV, "").strip().lower()
     return value not in ("", "0", "false", "no", "off")
+
+
+def progress(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:
+    """A ``tqdm.auto`` progress bar (a widget in a notebook, text elsewhere); none when ``enabled`` is false or on
+    the website, whose pages are read after the run (a bar would only show where it stood when the page was built)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=not enabled or site_mode(), **kwargs)
 
 
 def by_mode(full: T, quick: T) -> T:

@@ -101,3 +101,19 @@ def test_in_site_mode_an_unwritten_exercise_shows_its_reference_passing(monkeypa
     monkeypatch.delenv("RAGTEACH_SITE")
     ex.check(stub)
     assert "❌ not yet" in capsys.readouterr().out
+
+
+def test_a_widget_snapshot_shows_the_figure_an_output_widget_captured():
+    import static_widgets
+
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_s", "IPY_MODEL_o"]}},
+        "s": {"model_name": "FloatSliderModel", "state": {"description": "z₁", "value": 0.5}},
+        "o": {"model_name": "OutputModel", "state": {"outputs": [
+            {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure>"}}]}},
+    }
+    page = static_widgets.snapshot_html(state, "box")
+    assert "Controls: z₁: <code>0.5</code>" in page
+    assert '<img alt="widget output"' in page and "data:image/png;base64,iVBORw0KGgo=" in page
+    state["o"]["state"]["outputs"] = []
+    assert "<img" not in static_widgets.snapshot_html(state, "box")

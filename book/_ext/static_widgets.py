@@ -4,7 +4,8 @@ A widget needs a running kernel; a static page has none. MyST-NB would emit an e
 widget manager loaded from a CDN fills in. Instead, every widget view is replaced by a note saying the
 widget is live only in Jupyter (JupyterLab, Colab, Binder) and a snapshot of its state at the end of the
 build's execution, read from the widget state the executor stores in the notebook: the previews (PNG
-images), the status line and each control's description and value. A widget without controls (a tqdm
+images), the outputs an Output widget captured (``ipywidgets.interactive``'s figure), the status line and each
+control's description and value. A widget without controls (a tqdm
 progress bar) is shown as its last state, without the note. The page works offline.
 """
 from __future__ import annotations
@@ -29,6 +30,20 @@ def _model(state: dict[str, Any], ref: Any) -> tuple[str, dict[str, Any]] | None
     if isinstance(ref, str) and ref.startswith("IPY_MODEL_"):
         ref = ref[len("IPY_MODEL_"):]
     return (ref, state[ref]) if isinstance(ref, str) and ref in state else None
+
+
+def _output_html(output: dict[str, Any]) -> str:
+    """One captured notebook output (a figure, HTML or text) as static HTML."""
+    data = output.get("data") or {}
+    if "image/png" in data:
+        return (f'<img alt="widget output" style="max-width:520px;margin:4px" '
+                f'src="data:image/png;base64,{str(data["image/png"]).strip()}"/>')
+    if "text/html" in data:
+        return "".join(data["text/html"]) if isinstance(data["text/html"], list) else str(data["text/html"])
+    text = data.get("text/plain") if data else output.get("text")
+    if text:
+        return f"<pre>{html.escape(''.join(text) if isinstance(text, list) else str(text))}</pre>"
+    return ""
 
 
 def snapshot_html(state: dict[str, Any], model_id: str) -> str:
@@ -58,6 +73,8 @@ def snapshot_html(state: dict[str, Any], model_id: str) -> str:
             return f"<span style='margin-right:0.5em'>{s['value']}</span>" if s.get("value") else ""
         if name == "LabelModel":
             return f"<span style='margin-right:0.5em'>{html.escape(str(s['value']))}</span>" if s.get("value") else ""
+        if name == "OutputModel":  # e.g. ipywidgets.interactive's figure: the outputs the executor captured
+            return "".join(_output_html(o) for o in s.get("outputs") or [])
         if name in ("FloatProgressModel", "IntProgressModel"):
             return (f"<progress value='{s.get('value', 0)}' max='{s.get('max', 100)}' "
                     f"style='margin-right:0.5em'></progress>")
