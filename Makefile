@@ -73,12 +73,14 @@ test-browser: $(TOOLS_STAMP) browser-deps
 # The Jupyter Book site, offline: every notebook executed in FULL mode (what a learner reads is a real result;
 # each page's first output says the mode and machine); any warning (a missing file, a broken
 # cross-reference, a failing cell) fails the build; check_site.py then checks every notebook's page has its
-# outputs. Output: book/_build/html/index.html. PLOTLY_RENDERER=notebook: a plotly figure becomes HTML with plotly.js
+# outputs and no internal wording, and check_rendering.py looks at every page in Chromium at 1,280 px (no
+# sideways scrolling, raw TeX, cut-off output, unfinished progress bar or empty widget snapshot). Output: book/_build/html/index.html. PLOTLY_RENDERER=notebook: a plotly figure becomes HTML with plotly.js
 # embedded once per page (offline); the plotly mime type would only add a MyST-NB "unknown mime type" warning.
-book: $(TOOLS_STAMP) $(KERNELSPEC)
+book: $(TOOLS_STAMP) $(KERNELSPEC) browser-deps
 	env -u RAGTEACH_QUICK RAGTEACH_SITE=1 PLOTLY_RENDERER=notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
 	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
+	RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) book/check_rendering.py
 
 # A class on a real JupyterHub (classroom/): JupyterHub (the [hub] extra) and configurable-http-proxy (npm,
 # pinned by classroom/chp/package-lock.json, installed into .venv/chp); 3 learners log in and run notebook 01 in
