@@ -213,11 +213,18 @@ def test_no_exercise_cell_contains_its_solution():
             continue
         name = cell["metadata"].get("ragteach", {}).get("exercise")
         assert name in EXERCISES, f"{notebook}: an exercise cell without ragteach.exercise metadata"
-        assert "raise NotImplementedError" in source and "YOUR CODE HERE" in source, f"{notebook}: {name}"
+        assert "YOUR CODE HERE" in source, f"{notebook}: {name}"
+        seen.append(name)
+        if cell["metadata"]["ragteach"].get("kind") == "fix":  # the stub is buggy code to repair: it must fail
+            stub: dict = {}
+            exec(source.split(f"{name} = ex.check_")[0], stub)  # noqa: S102 - the notebook's own cell
+            fn = next(v for k, v in stub.items() if callable(v) and k == name)
+            assert not EXERCISES[name].grade(fn), f"{notebook}: the {name} stub already passes"
+            continue
+        assert "raise NotImplementedError" in source, f"{notebook}: {name}"
         body = EXERCISES[name].solution_code().split("\n")[1:]
         leaked = [line.strip() for line in body if len(line.strip()) > 8 and line.strip() in source]
         assert not leaked, f"{notebook}: the {name} cell contains its solution: {leaked}"
-        seen.append(name)
     assert sorted(seen) == sorted(set(seen)), "an exercise appears in two cells"
 
 

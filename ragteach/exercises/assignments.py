@@ -96,8 +96,12 @@ def source_notebook(stem: str) -> dict[str, Any]:
             continue
         exercise = exercises[name]
         fn = exercise.reference.__name__
+        statement = _statement(previous_markdown)
+        if cell["metadata"]["ragteach"].get("kind") == "fix":  # the code to repair is part of the question
+            buggy = source.split(f"{name} = ex.check_")[0].strip()
+            statement += f"\n\nThe code to fix:\n\n```python\n{buggy}\n```"
         cells += [
-            _cell("markdown", _statement(previous_markdown),
+            _cell("markdown", statement,
                   {"grade": False, "solution": False, "locked": True, "grade_id": f"{name}_statement"}),
             _cell("code", exercise.solution_code(markers=True),
                   {"grade": False, "solution": True, "locked": False, "grade_id": name}),

@@ -1,4 +1,5 @@
-"""Exercises of notebook 05 (generative models compared): reparameterisation, the KL term, a conditional input.
+"""Exercises of notebook 05 (generative models compared): reparameterisation, the KL term, the bugs in a colleague's
+VAE loss, a conditional input.
 
 Each ``check_*`` prints a verdict and returns the function to use from then on (see
 :mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
@@ -24,6 +25,13 @@ def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
 
 
+def negative_elbo(logits: torch.Tensor, x01: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The batch mean of −ELBO = Σ_pixels BCE(logits, x) + KL(q(z|x) || N(0, I)), one number."""
+    recon = F.binary_cross_entropy_with_logits(logits, x01, reduction="none").sum(dim=1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+    return (recon + kl).mean()
+
+
 def conditional_input(z: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
     """[z, one_hot(y)] concatenated along dimension 1: shape (B, z_dim + n_classes)."""
     return torch.cat([z, F.one_hot(y, n_classes).float()], dim=1)
@@ -37,6 +45,21 @@ def _gauss(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 def _gauss2(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return _gauss(gen)[:2]
+
+
+def _elbo_case(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    b, d = int(torch.randint(2, 6, (1,), generator=gen)), int(torch.randint(2, 5, (1,), generator=gen))
+    pixels = int(torch.randint(8, 65, (1,), generator=gen))
+    return (torch.randn(b, pixels, generator=gen), torch.rand(b, pixels, generator=gen),
+            torch.randn(b, d, generator=gen), torch.randn(b, d, generator=gen))
+
+
+def _bce(logits: torch.Tensor, x01: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, x01, reduction="none")
+
+
+def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
 
 
 def _labels(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -69,6 +92,19 @@ KL_TERM = Exercise(
     ),
     sign_hint="the sign is flipped: a KL divergence is never negative. KL = −½ Σ(1 + log σ² − μ² − σ²).")
 
+NEGATIVE_ELBO = Exercise(
+    "negative_elbo", negative_elbo, _elbo_case,
+    success="both bugs found: the reconstruction is summed over pixels, and the KL is added, not subtracted.",
+    mistakes=(
+        Mistake(lambda lg, x, m, lv: (_bce(lg, x).mean(dim=1) - _kl(m, lv)).mean(),
+                "this is the colleague's loss unchanged: it has two bugs. Compare each line with the ELBO above."),
+        Mistake(lambda lg, x, m, lv: (_bce(lg, x).mean(dim=1) + _kl(m, lv)).mean(),
+                "one bug fixed, one left: the reconstruction averages the pixels, which weighs the KL 64 times "
+                "as much as the ELBO does (a β-VAE with β = number of pixels)."),
+        Mistake(lambda lg, x, m, lv: (_bce(lg, x).sum(dim=1) - _kl(m, lv)).mean(),
+                "one bug fixed, one left: look at the sign of the KL. Minimising −KL pushes q(z|x) away from N(0, I)."),
+    ))
+
 CONDITIONAL_INPUT = Exercise(
     "conditional_input", conditional_input, _labels,
     success="G sees z and which class to draw.",
@@ -79,9 +115,9 @@ CONDITIONAL_INPUT = Exercise(
                 "a class number is not a vector of features: encode it one-hot, n_classes wide."),
     ))
 
-EXERCISES = {e.name: e for e in (REPARAMETERIZE, KL_TERM, CONDITIONAL_INPUT)}
-check_reparameterize, check_kl, check_conditional_input = (
-    REPARAMETERIZE.check, KL_TERM.check, CONDITIONAL_INPUT.check)
+EXERCISES = {e.name: e for e in (REPARAMETERIZE, KL_TERM, NEGATIVE_ELBO, CONDITIONAL_INPUT)}
+check_reparameterize, check_kl, check_negative_elbo, check_conditional_input = (
+    REPARAMETERIZE.check, KL_TERM.check, NEGATIVE_ELBO.check, CONDITIONAL_INPUT.check)
 
 
 # ---- predict, then run ------------------------------------------------------------------------------------------
