@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ragteach.exercises.quiz import QUIZZES, Question, Quiz, exit_quiz
+from ragteach.exercises.quiz import QUIZZES, Question, Quiz, exit_quiz, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -14,7 +14,7 @@ GUIDES = ROOT / "book" / "teachers"
 
 
 def key(quiz: Quiz) -> str:
-    return "".join("abcdefghijklmnopqrstuvwxyz"[q.answer] for q in quiz.questions)
+    return "".join(shown(q)[1] for q in quiz.questions)
 
 
 def test_every_notebook_has_a_quiz_and_a_guide_that_shows_it():
@@ -62,6 +62,16 @@ def test_the_questions_show_without_their_answers():
 def test_no_quiz_has_the_same_letter_for_every_answer():
     for stem in QUIZZES:
         assert len(set(key(exit_quiz(stem)))) > 1, stem
+    every = "".join(key(exit_quiz(stem)) for stem in QUIZZES)
+    assert max(every.count(c) for c in set(every)) <= 0.6 * len(every), every
+
+
+def test_the_shown_key_points_at_the_right_option():
+    for stem in QUIZZES:
+        for q in QUIZZES[stem]:
+            options, letter = shown(q)
+            assert sorted(options) == sorted(q.options)
+            assert options["abcdefghijklmnopqrstuvwxyz".index(letter)] == q.options[q.answer]
 
 
 def test_bad_answers_say_what_to_write():

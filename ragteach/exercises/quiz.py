@@ -12,6 +12,7 @@ The answer key is in this module, like the back of a textbook.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 
@@ -35,6 +36,16 @@ def _letter(i: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[i]
 
 
+SHUFFLE = 3  # the seed of the options' order: one where no letter is the answer much more often than the others
+
+
+def shown(q: Question) -> tuple[list[str], str]:
+    """The options in the order a learner sees them, and the letter of the right one. The order is a fixed shuffle
+    (seeded by the question's text), so that the key is not "b" every time however the options were written."""
+    order = sorted(range(len(q.options)), key=lambda i: zlib.crc32(f"{SHUFFLE}|{q.text}|{i}".encode()))
+    return [q.options[i] for i in order], _letter(order.index(q.answer))
+
+
 @dataclass(frozen=True)
 class Quiz:
     """A notebook's exit quiz: shows itself as Markdown in a notebook, ``check(answers)`` grades it."""
@@ -48,7 +59,7 @@ class Quiz:
                  f"e.g. `quiz.check(\"{'a' * len(self.questions)}\")`.", ""]
         for n, q in enumerate(self.questions, 1):
             lines.append(f"{n}. {q.text}")
-            lines += [f"   - {_letter(i)}) {option}" for i, option in enumerate(q.options)]
+            lines += [f"   - {_letter(i)}) {option}" for i, option in enumerate(shown(q)[0])]
         return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:
@@ -73,7 +84,7 @@ class Quiz:
             valid = [_letter(i) for i in range(len(q.options))]
             if given not in valid:
                 raise ValueError(f"question {n}: {given!r} is not one of its options {valid}")
-            if given == _letter(q.answer):
+            if given == shown(q)[1]:
                 right += 1
                 print(f"{n}. ✅ {given})")
             else:
