@@ -30,14 +30,14 @@ def encode_passages(encoder, vocab: Vocab, texts: Sequence[str], batch: int = 40
                     progress: bool = True) -> np.ndarray:
     """Unit vectors (N, dim) float32 of ``texts`` (no vocabulary growth: unknown words → ``<unk>``)."""
     import torch
-    from tqdm.auto import tqdm
 
+    from ragteach.config import progress as progress_bar
     from ragteach.retrieval.dense import encode_texts
 
     out = np.empty((len(texts), 0), dtype=np.float32)
     parts = []
-    with torch.no_grad(), tqdm(total=len(texts), desc="encoding passages", disable=not progress,
-                               unit="passage") as bar:
+    with torch.no_grad(), progress_bar(total=len(texts), desc="encoding passages", enabled=progress,
+                                       unit="passage") as bar:
         for i in range(0, len(texts), batch):
             parts.append(encode_texts(encoder, vocab, texts[i:i + batch], grow=False, batch=batch).numpy())
             bar.update(len(parts[-1]))
