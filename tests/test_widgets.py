@@ -296,7 +296,8 @@ def test_foreground_run_sends_every_widget_message_from_the_main_thread(monkeypa
               15: lambda v: v.buttons["Stop"].click()}
     seen = _scripted_events(monkeypatch, view, script)
     del threads[:]
-    rows = view.run(40)
+    view.run(40)
+    rows = view.session.history
     assert threads and set(threads) == {"MainThread"}, f"widget messages sent from {sorted(set(threads))}"
     assert not view._thread.is_alive(), "a foreground view must not start its preview thread"
     s = view.session

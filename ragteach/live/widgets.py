@@ -58,9 +58,10 @@ def knob_widget(knob: Knob) -> W.ValueWidget:
 
 #: Shown beside a live view. While the view is live, CSS hides it; in a notebook reopened from disk the
 #: widget cannot come back (its state lived in the kernel), and JupyterLab shows "model not found" there.
-STALE_HINT = (
+STALE_HINT = (  # JupyterLab and Notebook 7 (.jp-OutputArea), classic Notebook (.output)
     "<style>.jp-OutputArea:has(.widget-vbox) .ragteach-stale-hint,"
-    ".jp-OutputArea:has(.jupyter-widgets.widget-container) .ragteach-stale-hint{display:none}</style>"
+    ".jp-OutputArea:has(.jupyter-widgets.widget-container) .ragteach-stale-hint,"
+    ".output:has(.widget-vbox) .ragteach-stale-hint{display:none}</style>"
     "<div class='ragteach-stale-hint' style='color:#555;font-size:90%'>▶ Live view: run this cell (or "
     "<i>Run ▸ Run All Cells</i>) to bring back its sliders, buttons and previews. A notebook reopened "
     "from disk cannot show them (\"model not found\"): they live in the running kernel.</div>")
@@ -133,15 +134,16 @@ class LiveView(W.VBox):
 
     # ------------------------------------------------------------------ foreground training
     def run(self, n_steps: int | None = None, foreground: bool | None = None,
-            reraise_interrupt: bool = False) -> list[dict[str, Any]]:
-        """Train ``n_steps`` steps (default: the view's ``n_steps``) while the view shows them; returns the new
-        history rows. In the foreground (default: the view's mode) this cell trains and, between two steps,
-        handles the sliders and buttons and redraws (as throttled as the background mode); otherwise
+            reraise_interrupt: bool = False) -> None:
+        """Train ``n_steps`` steps (default: the view's ``n_steps``) while the view shows them (the new rows are
+        in ``session.history``). In the foreground (default: the view's mode) this cell trains and, between two
+        steps, handles the sliders and buttons and redraws (as throttled as the background mode); otherwise
         ``session.run`` trains in its thread while the view's thread redraws. Ctrl-C stops after a step."""
         n_steps = self.n_steps if n_steps is None else n_steps
         if not (self.foreground if foreground is None else foreground):
-            return self.session.run(n_steps, reraise_interrupt=reraise_interrupt)
-        return self._run_here(n_steps, in_cell=True, reraise_interrupt=reraise_interrupt)
+            self.session.run(n_steps, reraise_interrupt=reraise_interrupt)
+        else:
+            self._run_here(n_steps, in_cell=True, reraise_interrupt=reraise_interrupt)
 
     def _run_here(self, n_steps: int | None, in_cell: bool, reraise_interrupt: bool = False):
         pump = kernel_events(in_cell=in_cell)
