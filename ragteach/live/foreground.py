@@ -110,6 +110,9 @@ def kernel_events(max_events: int = 20, in_cell: bool = True) -> Callable[[], No
         return None
     events = ui_events()
     loop = asyncio.new_event_loop()
+    # ipykernel 6 keeps the cell's SIGINT handler in saved_sigint_handler while a message is handled, and puts
+    # it back when the cell ends; each nested message overwrites it with the one current then (run_here's).
+    cell_handler = getattr(kernel, "saved_sigint_handler", None)
 
     async def handle() -> None:
         async with events as poll:
@@ -125,6 +128,8 @@ def kernel_events(max_events: int = 20, in_cell: bool = True) -> Callable[[], No
 
     def close() -> None:
         loop.close()
+        if cell_handler is not None:
+            kernel.saved_sigint_handler = cell_handler
         if not in_cell:  # what the end of a cell does: run the cells held back meanwhile
             events._post_run_cell()
 

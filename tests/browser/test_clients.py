@@ -2,10 +2,12 @@
 
 - Classic Notebook 6.5.5 with ipywidgets 7.7.1 and ipykernel 6.17.1 (Colab's widget stack), served from the
   second environment that ``make test-colab`` builds (ragteach installed there from its wheel): notebook 01 up to
-  its live view, then training in the **foreground** (``view.run(None, foreground=True)``, what Colab gets); the
+  its live view, then training in the **foreground** (``view.run(n, foreground=True)``, what Colab gets); the
   test drags the p slider while the cell trains, sees every preview change and the status line move on, presses
   Stop, and the held-back report cell then shows that the knob took the slider's value and steps used it. The
-  same with the background mode (``session.start``) for the latency comparison.
+  same with the background mode (``session.start``) for the latency comparison, and as on Colab (``google.colab``
+  imported, so the view is in the foreground mode): the learner presses Start, which trains inside the click's
+  handler; a cell run meanwhile waits for the run's end.
 - Notebook 7 (this environment's) opens notebook 01 with its live view: sliders, buttons, three previews, and a
   slider move reaches the knob and the previews (JupyterLab's own test, ``test_live_slider.py``, in Notebook 7).
 
@@ -75,6 +77,9 @@ def _classic_session(page, url: str, mode: str) -> None:
     page.evaluate("() => Jupyter.notebook.execute_all_cells()")
     slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL))
     slider.locator(".ui-slider-handle").wait_for()
+    if mode == "colab":  # every cell has run; the learner presses Start, which trains in the foreground
+        assert _classic_report(page, 1)["status"] == "not started"
+        page.locator("button.widget-button", has_text=re.compile(r"^\s*Start\s*$")).click()
     status = page.locator(".widget-html", has_text=re.compile(r"step \d+ — running")).first
     status.wait_for()  # training is under way (in the foreground, the report cell waits for the run's end)
     images = page.locator(".output_area", has=slider).first.locator("img.widget-image")
@@ -102,11 +107,16 @@ def _classic_session(page, url: str, mode: str) -> None:
     assert changed, "the preview images did not change within 90 s of moving the slider while training ran"
     steps_shown = int(re.search(r"step (\d+)", status.inner_text())[1])
     assert steps_shown > 0
+    run_report = "() => Jupyter.notebook.execute_cells([Jupyter.notebook.ncells() - 1])"
+    if mode == "colab":  # a cell run while the Start button trains waits for the run's end
+        page.evaluate(run_report)
+        page.wait_for_timeout(2000)
     page.locator("button.widget-button", has_text=re.compile(r"^\s*Stop\s*$")).click()
     if mode == "foreground":  # the report cell was held back until the training cell ended (the Stop click)
         report = _classic_report(page, 1)
-    else:                     # the report cell ran right after session.start: run it again
-        page.evaluate("() => Jupyter.notebook.execute_cells([Jupyter.notebook.ncells() - 1])")
+    else:                     # the report cell ran before training (or was held back, Colab's Start): again
+        if mode == "background":
+            page.evaluate(run_report)
         report = _classic_report(page, 2)
     (ARTIFACTS / f"classic_{mode}_report.json").write_text(json.dumps({"slider_readout": moved, **report}, indent=1))
     assert abs(report["knob"] - moved) <= 0.0051, f"the slider shows p = {moved} but the knob is {report['knob']}"
@@ -118,7 +128,12 @@ def _classic_session(page, url: str, mode: str) -> None:
     _record_latency("classic Notebook 6.5 + ipywidgets 7.7", mode, latency)
 
 
-@pytest.mark.parametrize("mode", ["foreground", "background"])
+COLAB = ('import sys, types\n'
+         'sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))  # as on Colab: foreground\n')
+START_BUTTON = "view.n_steps = None   # the Start button trains until Stop\n"
+
+
+@pytest.mark.parametrize("mode", ["foreground", "background", "colab"])
 def test_classic_notebook_on_colabs_stack_moves_the_knob_and_previews(tmp_path, mode):
     if not COLAB_PY.exists():
         why = f"no Colab-stack environment at {COLAB_PY}: `make test-colab` builds it"
@@ -128,7 +143,11 @@ def test_classic_notebook_on_colabs_stack_moves_the_knob_and_previews(tmp_path, 
     write_notebook(tmp_path / NOTEBOOK_01.name)
     nb = json.loads((tmp_path / NOTEBOOK_01.name).read_text())
     start = next(c for c in nb["cells"] if c["cell_type"] == "code" and "session.start(None)" in "".join(c["source"]))
-    start["source"] = FOREGROUND if mode == "foreground" else BACKGROUND
+    start["source"] = {"foreground": FOREGROUND, "background": BACKGROUND, "colab": START_BUTTON}[mode]
+    if mode == "colab":  # after the install cell (which would pip install on Colab), before the view
+        view = next(i for i, c in enumerate(nb["cells"]) if "LiveView(" in "".join(c["source"]))
+        nb["cells"].insert(view, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                                  "source": COLAB, "id": "fake-colab"})
     (tmp_path / NOTEBOOK_01.name).write_text(json.dumps(nb))
     server = Lab(tmp_path, app="classic", python=str(COLAB_PY))
     try:
