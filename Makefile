@@ -16,9 +16,10 @@ TOOLS_STAMP := $(VENV)/.tools-stamp
 KERNELSPEC  := $(VENV)/share/jupyter/kernels/python3/kernel.json
 LAB_STAMP   := $(VENV)/.lab-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e
-BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs tests/browser -p no:cacheprovider
+# The classic-Notebook tests of tests/browser/test_clients.py need the Colab-stack environment: `make test-colab`.
+BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs -p no:cacheprovider tests/browser
 
-.PHONY: venv lab assignments grade test test-package test-notebooks test-browser browser-deps book benchmarks clean hub-test
+.PHONY: venv lab assignments grade test test-package test-notebooks test-browser test-colab browser-deps book benchmarks clean hub-test
 
 venv: $(STAMP)
 
@@ -59,7 +60,8 @@ lab: $(LAB_STAMP)
 # (JupyterLab + headless Chromium); then the website, built offline.
 test: $(TOOLS_STAMP) browser-deps
 	RAGTEACH_QUICK=1 RAGTEACH_STRICT=1 MPLBACKEND=Agg $(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider --ignore=tests/browser
-	$(BROWSER_TEST)
+	$(BROWSER_TEST) -k "not classic"
+	$(MAKE) --no-print-directory test-colab
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory hub-test
 
@@ -68,7 +70,36 @@ test-package: $(STAMP)
 
 # A learner in a real browser: moves notebook 01's p slider while it trains (screenshots in artifacts/browser/).
 test-browser: $(TOOLS_STAMP) browser-deps
-	$(BROWSER_TEST)
+	$(BROWSER_TEST) -k "not classic"
+
+# The client matrix's second environment (README, "Clients"): Google Colab's widget stack (ipywidgets 7.7.1,
+# notebook 6.5.5, ipykernel 6.17.1, jupyter_client 7, plotly 5: tests/browser/colab-stack.txt) with the CPU torch
+# of constraints.txt preinstalled, as Colab has its own. ragteach comes from its built wheel (not editable), installed
+# as Colab's install cell does (no constraints), which must keep that torch; every notebook is copied to a folder
+# outside the repository and runs under nbval in quick mode; then classic Notebook 6.5 in Chromium
+# (tests/browser/test_clients.py, driven from .venv's playwright) trains in the foreground while a slider moves.
+COLAB_VENV  ?= .venv-colab
+COLAB_PY    := $(COLAB_VENV)/bin/python
+COLAB_STAMP := $(COLAB_VENV)/.installed-stamp
+COLAB_WHEEL := $(COLAB_VENV)/wheel
+
+$(COLAB_STAMP): tests/browser/colab-stack.txt constraints.txt
+	test -d $(COLAB_VENV) || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r tests/browser/colab-stack.txt
+	touch $(COLAB_STAMP)
+
+test-colab: $(COLAB_STAMP) $(TOOLS_STAMP) browser-deps
+	rm -rf $(COLAB_WHEEL) && $(COLAB_PY) -m pip wheel --quiet --disable-pip-version-check --no-deps . -w $(COLAB_WHEEL)
+	torch=$$($(COLAB_PY) -c "import torch; print(torch.__version__)") && \
+	$(COLAB_PY) -m pip uninstall --quiet -y ragteach && \
+	$(COLAB_PY) -m pip install --quiet --disable-pip-version-check $(COLAB_WHEEL)/ragteach-*.whl && \
+	after=$$($(COLAB_PY) -c "import torch; print(torch.__version__)") && \
+	echo "torch before installing the wheel: $$torch, after: $$after" && test "$$torch" = "$$after"
+	dir=$$(mktemp -d) && cp notebooks/*.ipynb $$dir/ && cd $$dir && \
+	$(abspath $(COLAB_PY)) -c "import ragteach, sys; assert 'site-packages' in ragteach.__file__, ragteach.__file__" && \
+	RAGTEACH_QUICK=1 RAGTEACH_STRICT=1 MPLBACKEND=Agg $(abspath $(COLAB_PY)) -m pytest -q *.ipynb --nbval-lax \
+	  --nbval-current-env -p no:cacheprovider; status=$$?; cd / && rm -rf $$dir; exit $$status
+	RAGTEACH_COLAB_PYTHON=$(abspath $(COLAB_PY)) $(BROWSER_TEST) -k classic
 
 # The Jupyter Book site, offline: every notebook executed in FULL mode (what a learner reads is a real result;
 # each page's first output says the mode and machine); any warning (a missing file, a broken

@@ -1,5 +1,6 @@
 """The widget layer without a browser: controls are bound to knobs and previews redraw."""
 import time
+from typing import Callable
 
 import pytest
 
@@ -210,3 +211,167 @@ def test_live_view_displays_a_re_run_hint_beside_itself(view, monkeypatch):
     view._ipython_display_()
     assert "ragteach-stale-hint" in outputs[0]["text/html"] and "run this cell" in STALE_HINT
     assert "application/vnd.jupyter.widget-view+json" in outputs[1]
+
+
+# ----------------------------------------------------------------------------- foreground mode
+def _recording_sends(monkeypatch) -> list[str]:
+    """Widgets created after this get a comm that records the thread of every message sent on it (its
+    comm_open, state updates, images, echoes) as a kernel's comm would send it (ipywidgets 7 and 8)."""
+    import threading
+    import uuid
+
+    import ipywidgets.widgets.widget as widget_module
+
+    threads: list[str] = []
+    base = getattr(widget_module, "Comm", object)  # ipywidgets 7 checks that a comm is ipykernel's Comm
+
+    class RecordingComm(base):
+        kernel = "recording"  # ipywidgets sends only on a comm that has a kernel
+
+        def __init__(self, *args, **kwargs) -> None:
+            self.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+            self.send()  # the comm_open message
+
+        def send(self, data=None, metadata=None, buffers=None) -> None:
+            threads.append(threading.current_thread().name)
+
+        def on_msg(self, callback) -> None:
+            pass
+
+        on_close = on_msg
+
+        def close(self, *args, **kwargs) -> None:
+            pass
+
+    if base is not object:  # ipywidgets 7
+        monkeypatch.setattr(widget_module, "Comm", RecordingComm)
+    else:                               # ipywidgets 8
+        monkeypatch.setattr(widget_module.comm, "create_comm", RecordingComm)
+    return threads
+
+
+def _scripted_events(monkeypatch, view, script: dict[int, Callable]) -> list[str]:
+    """Stand in for the kernel's event handling: at step s, ``script[s](view)`` runs in the thread that polls
+    (as a slider move or a click arriving from the browser would); returns the statuses seen while polling."""
+    import ragteach.live.widgets as widgets
+
+    seen: list[str] = []
+
+    def pump() -> None:
+        seen.append(view.session.status)
+        action = script.pop(view.session.step, None)
+        if action is not None:
+            action(view)
+
+    monkeypatch.setattr(widgets, "kernel_events", lambda **kw: pump)
+    return seen
+
+
+def _gan_view(foreground: bool) -> LiveView:
+    mix = ring()
+    trainer = GANTrainer(toy_config(), mix.sample, batch_size=32, seed=0)
+    session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
+    return LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])],
+                    interval=0.0, slowdown=0.0, foreground=foreground)
+
+
+def test_foreground_run_sends_every_widget_message_from_the_main_thread(monkeypatch):
+    threads = _recording_sends(monkeypatch)
+    view = _gan_view(foreground=True)
+    first = bytes(view.images[0].value)
+    paused_polls = []
+
+    def pause(v):
+        v.buttons["Pause"].click()
+        script[8] = resume_later
+
+    def resume_later(v):  # poll five times while paused (the step does not move), then press Resume
+        paused_polls.append(v.session.status)
+        if len(paused_polls) < 5:
+            script[8] = resume_later
+        else:
+            v.buttons["Resume"].click()
+
+    script = {5: lambda v: setattr(v.controls["lr_d"], "value", 1e-4), 8: pause,
+              15: lambda v: v.buttons["Stop"].click()}
+    seen = _scripted_events(monkeypatch, view, script)
+    del threads[:]
+    view.run(40)
+    rows = view.session.history
+    assert threads and set(threads) == {"MainThread"}, f"widget messages sent from {sorted(set(threads))}"
+    assert not view._thread.is_alive(), "a foreground view must not start its preview thread"
+    s = view.session
+    assert [r["lr_d"] for r in rows[:5]] == [1e-3] * 5 and rows[5]["lr_d"] == 1e-4   # same knob history
+    assert [(c.name, c.new, c.step) for c in s.knobs.changes] == [("lr_d", 1e-4, 5)]
+    assert paused_polls == ["paused"] * 5 and seen.count("paused") >= 5
+    assert len(rows) == s.step == 15 and s.status == "stopped"   # Stop arrived after step 15
+    assert bytes(view.images[0].value) != first and f"step {s.step}" in view.status.value
+    view.close()
+
+
+def test_background_run_sends_from_other_threads_which_the_recorder_sees(monkeypatch):
+    """The recorder above can fail: in the background mode the view's own thread sends the redraws."""
+    threads = _recording_sends(monkeypatch)
+    view = _gan_view(foreground=False)
+    view.run(200)
+    view.close()
+    assert "ragteach-preview" in threads
+
+
+def test_foreground_refuses_a_bad_knob_value_as_the_background_does(monkeypatch):
+    view = _gan_view(foreground=True)
+    _scripted_events(monkeypatch, view, {2: lambda v: v._on_control("label_flip")({"old": 0.0, "new": 7.0})})
+    view.run(4)
+    assert "label_flip must be" in view.message.value and view.session.knobs["label_flip"] == 0.0
+    assert view.session.status == "finished" and len(view.session.history) == 4
+    view.close()
+
+
+@pytest.mark.parametrize("reraise", [False, True])
+def test_ctrl_c_in_the_foreground_stops_between_two_steps(reraise, capsys):
+    import signal
+
+    def step(knobs):
+        if len(session.history) == 3:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of step 3: the step still completes
+        return {"loss": 1.0}
+
+    session = TrainingSession(step)
+    view = LiveView(session, foreground=True)
+    if reraise:
+        with pytest.raises(KeyboardInterrupt):
+            view.run(10, reraise_interrupt=True)
+    else:
+        view.run(10)
+        assert "Interrupted after step 4; nothing is lost" in capsys.readouterr().out
+    assert session.step == len(session.history) == 4 and session.status == "stopped"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    view.run(2)                                                             # and training continues
+    assert session.step == 6 and session.status == "finished"
+    view.close()
+
+
+def test_a_failed_foreground_step_is_shown_and_raised_and_start_runs_in_the_foreground():
+    from ragteach.live.session import TrainingError
+
+    session = TrainingSession(lambda k: {"loss": float("nan")})
+    view = LiveView(session, foreground=True)
+    with pytest.raises(TrainingError, match="not finite"):
+        view.run(3)
+    assert "Training stopped" in view.message.value and session.status != "running"
+    ok = TrainingSession(lambda k: {"loss": 1.0})
+    button_view = LiveView(ok, n_steps=5, foreground=True)
+    button_view.buttons["Start"].click()  # trains inside the click's handler
+    assert ok.step == 5 and ok.status == "finished" and not button_view.buttons["Start"].disabled
+    view.close()
+    button_view.close()
+
+
+def test_colab_gets_the_foreground_mode(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert LiveView(TrainingSession(lambda k: {"loss": 1.0})).foreground
+    monkeypatch.delitem(sys.modules, "google.colab")
+    assert not LiveView(TrainingSession(lambda k: {"loss": 1.0})).foreground

@@ -190,6 +190,12 @@ class TrainingSession:
         if self.running:
             self._pause.set()
 
+    def stop_soon(self) -> None:
+        """Ask the run to stop after its current step, without waiting (``stop()`` waits): for a caller on the
+        training thread itself, such as a Stop button handled between two foreground steps."""
+        self._stop.set()
+        self._pause.clear()
+
     def resume(self) -> None:
         self._pause.clear()
 

@@ -6,11 +6,15 @@ This is the only module of ``ragteach`` that imports ipywidgets. It draws a
     view = LiveView(session, [toy_preview(...), history_preview(["loss_d", "loss_g"])])
     view            # shows the controls and previews
     session.start(5000)   # or the Start button; move the sliders while it trains
+    view.run(5000)        # or train in this cell, handling the sliders between steps (the default on Colab)
+
+Works with ipywidgets 7.7+ (Colab's) and 8.x.
 """
 from __future__ import annotations
 
 import html
 import math
+import sys
 import threading
 import time
 from typing import Any, Sequence
@@ -19,6 +23,7 @@ import ipywidgets as W
 from IPython.display import HTML, display
 
 from ragteach.knobs import Knob
+from ragteach.live.foreground import kernel_events, run_here
 from ragteach.live.preview import Preview
 from ragteach.live.session import TrainingSession
 
@@ -53,12 +58,18 @@ def knob_widget(knob: Knob) -> W.ValueWidget:
 
 #: Shown beside a live view. While the view is live, CSS hides it; in a notebook reopened from disk the
 #: widget cannot come back (its state lived in the kernel), and JupyterLab shows "model not found" there.
-STALE_HINT = (
+STALE_HINT = (  # JupyterLab and Notebook 7 (.jp-OutputArea), classic Notebook (.output)
     "<style>.jp-OutputArea:has(.widget-vbox) .ragteach-stale-hint,"
-    ".jp-OutputArea:has(.jupyter-widgets.widget-container) .ragteach-stale-hint{display:none}</style>"
+    ".jp-OutputArea:has(.jupyter-widgets.widget-container) .ragteach-stale-hint,"
+    ".output:has(.widget-vbox) .ragteach-stale-hint{display:none}</style>"
     "<div class='ragteach-stale-hint' style='color:#555;font-size:90%'>▶ Live view: run this cell (or "
     "<i>Run ▸ Run All Cells</i>) to bring back its sliders, buttons and previews. A notebook reopened "
     "from disk cannot show them (\"model not found\"): they live in the running kernel.</div>")
+
+
+def on_colab() -> bool:
+    """Colab drops widget updates sent from other threads than the kernel's main one."""
+    return "google.colab" in sys.modules
 
 
 class LiveView(W.VBox):
@@ -69,12 +80,18 @@ class LiveView(W.VBox):
     refreshes every ``interval`` seconds; a preview is redrawn only after at least ``slowdown`` times as
     long as its last drawing took, so drawing takes at most about 1/(1 + slowdown) of the time (10 % with
     the default 9). Previews are kept in the order given (two may share a name).
+
+    foreground: train in the kernel's main thread (:meth:`run`, and the Start button), redrawing and handling
+    the controls between steps, with no thread of the view's own; default: on Colab only. Otherwise a
+    thread ("ragteach-preview") redraws while the session trains in its own thread.
     """
 
     def __init__(self, session: TrainingSession, previews: Sequence[Preview] = (),
                  knobs: Sequence[str] | None = None, n_steps: int | None = None,
-                 interval: float = 0.25, slowdown: float = 9.0) -> None:
+                 interval: float = 0.25, slowdown: float = 9.0, foreground: bool | None = None) -> None:
         self.session, self.previews, self.n_steps = session, list(previews), n_steps
+        self.foreground = on_colab() if foreground is None else foreground
+        self._pump: Any = None  # handles the kernel's widget messages during a foreground run
         self.interval, self.slowdown = interval, slowdown
         names = list(knobs) if knobs is not None else [k.name for k in session.knobs]
         self.controls: dict[str, W.ValueWidget] = {}
@@ -87,7 +104,7 @@ class LiveView(W.VBox):
         self.buttons["Start"].on_click(lambda _: self._start())
         self.buttons["Pause"].on_click(lambda _: self._act(session.pause))
         self.buttons["Resume"].on_click(lambda _: self._act(session.resume))
-        self.buttons["Stop"].on_click(lambda _: self._act(session.stop))
+        self.buttons["Stop"].on_click(lambda _: self._act(session.stop_soon if self._pump else session.stop))
         self.status = W.HTML()
         self.message = W.HTML()  # errors: refused knob values, a failed step
         self.images = [W.Image(format="png", layout=W.Layout(max_width="560px")) for _ in self.previews]
@@ -105,11 +122,54 @@ class LiveView(W.VBox):
         ])
         self.refresh()
         self._thread = threading.Thread(target=self._refresh_loop, name="ragteach-preview", daemon=True)
-        self._thread.start()
+        if not self.foreground:
+            self._thread.start()
 
     def _ipython_display_(self) -> None:
         display(HTML(STALE_HINT))
-        display(self._repr_mimebundle_(), raw=True)
+        if hasattr(self, "_repr_mimebundle_"):  # ipywidgets 8
+            display(self._repr_mimebundle_(), raw=True)
+        else:                                   # ipywidgets 7 displays through _ipython_display_
+            super()._ipython_display_()
+
+    # ------------------------------------------------------------------ foreground training
+    def run(self, n_steps: int | None = None, foreground: bool | None = None,
+            reraise_interrupt: bool = False) -> None:
+        """Train ``n_steps`` steps (default: the view's ``n_steps``) while the view shows them (the new rows are
+        in ``session.history``). In the foreground (default: the view's mode) this cell trains and, between two
+        steps, handles the sliders and buttons and redraws (as throttled as the background mode); otherwise
+        ``session.run`` trains in its thread while the view's thread redraws. Ctrl-C stops after a step."""
+        n_steps = self.n_steps if n_steps is None else n_steps
+        if not (self.foreground if foreground is None else foreground):
+            self.session.run(n_steps, reraise_interrupt=reraise_interrupt)
+        else:
+            self._run_here(n_steps, in_cell=True, reraise_interrupt=reraise_interrupt)
+
+    def _run_here(self, n_steps: int | None, in_cell: bool, reraise_interrupt: bool = False):
+        pump = kernel_events(in_cell=in_cell)
+        if pump is None and "ipykernel" in sys.modules:
+            self.message.value = ("<span style='color:#b00'>This kernel cannot handle the controls while a "
+                                  "cell trains (ipykernel 7: use the background mode); they act after this run."
+                                  "</span>")
+        self._pump = pump or (lambda: None)
+        next_refresh = time.perf_counter()
+
+        def between() -> None:
+            nonlocal next_refresh
+            self._pump()
+            if time.perf_counter() >= next_refresh:  # the status line, like the view's thread: every interval
+                self.refresh(force=False)
+                next_refresh = time.perf_counter() + self.interval
+
+        try:
+            return run_here(self.session, n_steps, between, reraise_interrupt=reraise_interrupt)
+        except Exception as exc:
+            self.message.value = self._error_html(exc)
+            raise
+        finally:
+            self._pump = None
+            self.refresh()
+            getattr(pump, "close", lambda: None)()
 
     # ------------------------------------------------------------------ controls -> knobs
     def _on_control(self, name: str):
@@ -127,8 +187,14 @@ class LiveView(W.VBox):
         if self.session.running:
             self.message.value = "<span style='color:#b00'>Already training: press Stop first, then Start.</span>"
             return
-        self.session.start(self.n_steps)
         self.message.value = ""
+        if self.foreground:  # trains inside this click's handler, in the kernel's main thread
+            try:
+                self._run_here(self.n_steps, in_cell=False)
+            except Exception:  # already shown in the view: "Training stopped: ..."
+                pass
+            return
+        self.session.start(self.n_steps)
         self._sync_buttons()
 
     def _act(self, action) -> None:
@@ -174,13 +240,16 @@ class LiveView(W.VBox):
         return [p.name for i, p in enumerate(self.previews)
                 if i in self.failed or not bytes(self.images[i].value).startswith(b"\x89PNG")]
 
+    def _error_html(self, error: BaseException) -> str:
+        return (f"<span style='color:#b00'><b>Training stopped:</b> {html.escape(str(error))} "
+                f"Then press Start to continue from step {self.session.step}.</span>")
+
     def refresh(self, force: bool = True) -> None:
         """Update status, controls and buttons; redraw the previews if the step moved (and, unless
         ``force``, if the throttle allows it)."""
         s = self.session
         if s.error is not None:
-            self.message.value = (f"<span style='color:#b00'><b>Training stopped:</b> {html.escape(str(s.error))} "
-                                  f"Then press Start to continue from step {s.step}.</span>")
+            self.message.value = self._error_html(s.error)
         self._sync_controls()
         self._sync_buttons()
         if s.step != self._drawn_step and (force or time.perf_counter() >= self._next_draw):
@@ -206,6 +275,8 @@ class LiveView(W.VBox):
 
     def _refresh_loop(self) -> None:
         while not self._closed.wait(self.interval):
+            if self._pump is not None:  # a foreground run draws from its own thread
+                continue
             try:
                 self.refresh(force=False)
             except Exception as exc:  # the view must keep refreshing
@@ -214,5 +285,6 @@ class LiveView(W.VBox):
     def close(self) -> None:
         """Stop refreshing (waits for a redraw in progress) and close the widgets."""
         self._closed.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         super().close()

@@ -120,9 +120,12 @@ def _free_port() -> int:
 
 
 class Lab:
-    """JupyterLab on 127.0.0.1, isolated settings, no network checks; stopped with its whole process group."""
+    """A Jupyter server on 127.0.0.1, isolated settings, no network checks; stopped with its whole process group.
 
-    def __init__(self, workdir: Path) -> None:
+    app: ``jupyterlab`` (default), ``notebook`` (Notebook 7, same options) or ``classic`` (Notebook 6.5, its own
+    NotebookApp options); python: the environment it runs in (its kernel is that python, ``python3``)."""
+
+    def __init__(self, workdir: Path, app: str = "jupyterlab", python: str = sys.executable) -> None:
         self.port, self.token = _free_port(), base64.b32encode(os.urandom(15)).decode().lower()
         home = workdir / "jupyter"
         settings = home / "settings" / "@jupyterlab" / "apputils-extension"
@@ -132,16 +135,24 @@ class Lab:
             json.dumps({"fetchNews": "false", "checkForUpdates": False}))
         env = dict(os.environ, RAGTEACH_QUICK="1", PYTHONUNBUFFERED="1",
                    JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                   JUPYTER_DATA_DIR=str(home / "data"),  # no user kernelspec: python3 is this python
                    JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                    JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
         env.pop("MPLBACKEND", None)  # the kernel uses the inline backend, as a learner's does
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-               f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        if python != sys.executable:  # another environment imports its own (installed) ragteach
+            env.pop("PYTHONPATH", None)
+        common = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}"]
+        if app == "classic":
+            cmd = [python, "-m", "notebook", *common, "--NotebookApp.port_retries=0",
+                   f"--NotebookApp.token={self.token}", f"--NotebookApp.notebook_dir={workdir}"]
+        else:
+            cmd = [python, "-m", app, *common, "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={workdir}"]
+            if app == "jupyterlab":
+                cmd += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if os.geteuid() == 0:
-            cmd.append("--allow-root")  # JupyterLab refuses to run as root without it
-        self.log_path = ARTIFACTS / "jupyterlab.log"
+            cmd.append("--allow-root")  # Jupyter refuses to run as root without it
+        self.log_path = ARTIFACTS / f"{app}.log"
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -154,14 +165,14 @@ class Lab:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+                raise RuntimeError(f"The Jupyter server exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
             try:
                 with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:
                 time.sleep(0.5)
-        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_path.read_text()}")
+        raise RuntimeError(f"The Jupyter server did not answer within {timeout:.0f} s:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
         try:
@@ -193,6 +204,27 @@ def wait_for_report(page, n: int) -> dict:
     out.first.wait_for(timeout=TIMEOUT_MS)
     text = out.first.inner_text()
     return json.loads(text.split(f"REPORT {n}:", 1)[1].strip().splitlines()[0])
+
+
+def record_latency(client: str, mode: str, seconds: float) -> None:
+    """Add one slider-to-preview latency to ``artifacts/browser/latency.json`` (one entry per client and mode)."""
+    path = ARTIFACTS / "latency.json"
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[f"{client}, {mode}"] = round(seconds, 2)
+    path.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"slider-to-preview latency, {client}, {mode}: {seconds:.2f} s")
+
+
+def wait_kernel_idle(page, timeout_s: float = TIMEOUT_MS / 1000) -> None:
+    """Until the server says the page's kernel is idle (its REST API; the same in every Jupyter client)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = page.evaluate("""async () => (await (await fetch('/api/sessions')).json())
+                                              .map(s => s.kernel.execution_state)""")
+        if states and all(state == "idle" for state in states):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the kernel was not idle within {timeout_s:.0f} s")
 
 
 def run_cell(page, index: int) -> None:
@@ -252,6 +284,8 @@ def test_slider_moves_knob_and_preview_in_jupyterlab(tmp_path):
         timings["total_s"] = time.perf_counter() - t0
         (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
         print("browser test timings:", json.dumps({k: round(v, 1) for k, v in timings.items()}))
+    if "latency_s" in timings:
+        record_latency("JupyterLab 4 + ipywidgets 8", "background", timings["latency_s"])
     widget_errors = [e for e in page_errors if "widget" in e.lower()]
     assert not widget_errors, f"uncaught widget errors in the page: {widget_errors}"
 
@@ -260,7 +294,7 @@ def _open_and_run_all(page, url: str, timings: dict[str, float], t0: float) -> N
     page.goto(url)
     page.locator(".jp-Notebook .jp-CodeCell").last.wait_for()
     # the kernel named by the notebook's kernelspec starts without a dialog; wait until it is idle
-    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for()
+    wait_kernel_idle(page)
     timings["kernel_idle_s"] = time.perf_counter() - t0
     # Run > Run All Cells, as a learner would
     first_prompt = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputPrompt")
@@ -311,9 +345,10 @@ def _learner_session(page, url: str, timings: dict[str, float], t0: float) -> No
     # throttles redraws to 9x the last drawing's time, which is seconds on 2 busy cores: allow 90 s.
     deadline, changed = time.monotonic() + 90, False
     while time.monotonic() < deadline and not changed:
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(200)
         changed = all(image_digest(img) != old for img, old in zip(images.all(), after_move))
     timings["preview_changed_s"] = time.perf_counter() - t0
+    timings["latency_s"] = timings["preview_changed_s"] - timings["slider_moved_s"]  # slider -> all previews redrawn
 
     # (a) the kernel-side knob (re-run the report cell, as a learner would)
     run_cell(page, -1)
