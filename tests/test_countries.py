@@ -38,3 +38,14 @@ def test_bad_knowledge_base():
         KnowledgeBase([])
     with pytest.raises(ValueError, match="only once"):
         KnowledgeBase([Fact("A", "capital", "X"), Fact("A", "capital", "Y")])
+
+
+def test_two_document_questions_need_two_passages(kb):
+    from ragteach.data.countries import split_countries, two_doc_questions
+    train_c, test_c = split_countries(kb, 0.2, seed=0)
+    qs = two_doc_questions(kb, sorted(test_c))
+    assert qs and {q.country for q in qs} <= test_c
+    france = two_doc_questions(kb, ["France"])
+    assert france[0].answer == "Western Europe, Paris" and france[0].relation == "subregion+capital"
+    sub, cap = (kb.docs[kb.doc_of[("France", r)]] for r in ("subregion", "capital"))
+    assert sub.endswith("Western Europe") and "Paris" not in sub and cap.endswith("Paris") and "Europe" not in cap

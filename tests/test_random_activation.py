@@ -183,3 +183,28 @@ def test_mlp_flop_share_of_the_notebook_model():
     from ragteach.gpt.model import GPTConfig
     share = mlp_flop_share(GPTConfig(vocab_size=103))
     assert 0.5 < share < 0.8  # 16·C² of the ~(24·C² + attention + head) per token
+
+
+def _run(p, dense, random):
+    """A QualityRun with given per-batch validation losses (no trainer needed to compare losses)."""
+    from ragteach.gpt.experiments import QualityRun
+    return QualityRun(p, True, 10, 0.0, sum(dense) / max(1, len(dense)), sum(random) / max(1, len(random)), None, [], 1.0,
+                      list(dense) or None, list(random) or None)
+
+
+def test_quality_is_kept_only_against_the_dense_model():
+    from ragteach.gpt.experiments import cost_verdict, costs_vs_dense
+    dense = _run(1.0, [1.40, 1.45, 1.50, 1.46], [1.40, 1.45, 1.50, 1.46])
+    # random kept on costs ~0.01 against the sparse model itself, but ~0.75 against the dense model
+    sparse = _run(0.25, [2.14, 2.19, 2.24, 2.20], [2.15, 2.20, 2.25, 2.21])
+    all_on, random_on = costs_vs_dense(dense, sparse)
+    assert all_on.mean == pytest.approx(0.74) and random_on.mean == pytest.approx(0.75)
+    assert cost_verdict(random_on, 0.05).startswith("does not hold")
+    with pytest.raises(ValueError, match="per-batch"):
+        costs_vs_dense(dense, _run(0.5, (), ()))
+
+
+def test_an_inconclusive_cost_says_what_the_run_can_resolve():
+    from ragteach.gpt.experiments import Interval, cost_verdict
+    text = cost_verdict(Interval(0.06, 0.025), 0.05)
+    assert text.startswith("inconclusive") and "resolves only costs more than 0.025 from 0.05" in text

@@ -45,6 +45,26 @@ def test_token_posterior_by_hand():
     assert post[1, 1].item() == pytest.approx(0.24 / 0.31, abs=1e-6)
 
 
+def test_only_rag_token_can_give_a_two_document_answer_high_probability():
+    # "Paris, Western Europe": its first token is in the capital's passage (doc 0), the rest in the
+    # subregion's (doc 1); each passage alone makes the other part nearly impossible.
+    doc_logp = torch.tensor([[0.5, 0.5]]).log()
+    tok_p = torch.tensor([[[0.99, 0.01, 0.01], [0.01, 0.99, 0.99]]])         # (B, K, T)
+    token = rag_token_logp(doc_logp, tok_p.log()).exp().item()
+    sequence = rag_sequence_logp(doc_logp, tok_p.log()).exp().item()
+    # Π_t Σ_i p(d_i|x) p(y_t|d_i) = 0.5³ = 0.125; Σ_i p(d_i|x) Π_t p(y_t|d_i) = 0.5·(0.99·1e-4 + 0.99²·0.01)
+    assert token == pytest.approx(0.125, rel=1e-5)
+    assert sequence == pytest.approx(0.5 * (0.99 * 1e-4 + 0.99 ** 2 * 0.01), rel=1e-5)
+    assert token > 20 * sequence
+    # in general: RAG-Sequence never exceeds the best single document's likelihood, RAG-Token never falls
+    # below the best path that picks one document per token
+    g = torch.Generator().manual_seed(0)
+    doc = torch.randn(64, 3, generator=g).log_softmax(-1)
+    tok = torch.rand(64, 3, 4, generator=g).log()
+    assert (rag_sequence_logp(doc, tok) <= tok.sum(-1).max(-1).values + 1e-6).all()
+    assert (rag_token_logp(doc, tok) >= (doc.unsqueeze(-1) + tok).max(1).values.sum(-1) - 1e-6).all()
+
+
 @pytest.fixture(scope="module")
 def small():
     return make_setup(dense_steps=20)  # the whole knowledge base, a barely trained dual encoder
@@ -119,3 +139,32 @@ def test_hot_swap_changes_the_index_not_the_model(small):
     ids = index.top("bm25", ["What is the capital of France?"], 1)
     assert index.docs[ids[0, 0]].endswith("Zanlori")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_an_inconclusive_retrieval_verdict_says_what_the_run_could_detect():
+    from ragteach.retrieval.verdicts import learned_to_retrieve
+    near_top = [0.94, 0.95, 0.93, 0.96] * 5 + [0.95, 0.96, 0.94, 0.95] * 5   # started near 1: little left to gain
+    text = learned_to_retrieve(near_top)
+    assert text.startswith("inconclusive") and "resolves only changes larger than" in text
+    assert "at most +0.06 was left to gain" in text
+    assert "resolves" not in learned_to_retrieve([0.2 + 0.01 * i for i in range(60)])
+
+
+def test_the_two_document_takeaway_follows_the_table():
+    from ragteach.retrieval.verdicts import two_doc_verdict
+    wins = two_doc_verdict([-7.5, -5.6, -8.7], [-27.3, -33.6, -26.3], "logp")
+    unsure = two_doc_verdict([0.04, 0.04, 0.0], [0.07, 0.0, 0.13], "em")
+    loses = two_doc_verdict([0.0, 0.01, 0.02], [0.30, 0.35, 0.40], "em")
+    assert "mixing passages per token wins by 21.8" in wins
+    assert "no clear winner: these seeds resolve only gaps over" in unsure
+    assert "RAG-Sequence wins" in loses
+    assert all(len(t.split()) <= 25 for t in (wins, unsure, loses))
+    with pytest.raises(ValueError, match="what must be"):
+        two_doc_verdict([0.1], [0.2], "f1")
+
+
+def test_after_a_short_training_only_rag_token_gives_two_document_answers_probability(small):
+    from ragteach.retrieval.experiment import train_two_doc
+    token, sequence = (train_two_doc(small, m, seed=0, steps=30) for m in ("token", "sequence"))
+    # under any single passage the other passage's words sit near the floor: RAG-Sequence stays far below
+    assert token.logp > sequence.logp + 10, (token, sequence)

@@ -116,6 +116,26 @@ def questions_for(facts: Iterable[Fact]) -> list[Question]:
             for f in facts for t in QUESTION_TEMPLATES[f.relation]]
 
 
+# Questions whose answer needs two documents: the subregion (one passage) and the capital (another).
+TWO_DOC_RELATIONS = ("subregion", "capital")
+TWO_DOC_TEMPLATES = ("In which subregion is {c}, and what is its capital?",
+                     "Name the subregion of {c} and its capital.",
+                     "What are the subregion and the capital of {c}?")
+
+
+def two_doc_questions(kb: KnowledgeBase, countries: Iterable[str]) -> list[Question]:
+    """Questions answered by two documents of ``kb``: "Western Europe, Paris" needs the subregion's passage for
+    its first words and the capital's passage for the last (``relation`` is ``"subregion+capital"``).
+    Countries without both facts are skipped."""
+    out = []
+    for c in countries:
+        values = [kb.facts[kb.doc_of[(c, r)]].value for r in TWO_DOC_RELATIONS if (c, r) in kb.doc_of]
+        if len(values) == len(TWO_DOC_RELATIONS):
+            out += [Question(t.format(c=c), ", ".join(values), c, "+".join(TWO_DOC_RELATIONS))
+                    for t in TWO_DOC_TEMPLATES]
+    return out
+
+
 def split_countries(kb: KnowledgeBase, test_fraction: float = 0.2, seed: int = 0) -> tuple[set[str], set[str]]:
     """Countries split at random (fixed seed) into a train and a test set."""
     if not 0 < test_fraction < 1:

@@ -1,5 +1,5 @@
 """Exercises of notebook 03 (random activations): the causal mask, E[p], the structured MLP, its FLOPs,
-the dynamics' mean.
+the dynamics' mean, and the p that reaches a whole-model FLOP budget.
 
 Each ``check_*`` prints a verdict and returns the function to use from then on (see
 :mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
@@ -47,6 +47,12 @@ def expected_y(y0: float, lam: float, alpha: float, beta: float, t: int) -> floa
     return y0 * (lam * alpha / (alpha + beta)) ** t
 
 
+def p_for_budget(mlp_share: float, target: float) -> float:
+    """The largest p whose whole-model FLOPs are at most ``target`` × dense, when the MLPs are ``mlp_share`` of
+    them (Amdahl): 1 − share·(1 − p) ≤ target  ⇔  p ≤ 1 − (1 − target)/share."""
+    return 1 - (1 - target) / mlp_share
+
+
 # ---- random test inputs -----------------------------------------------------------------------------------------
 def _u(gen: torch.Generator, lo: float, hi: float) -> float:
     return lo + (hi - lo) * float(torch.rand(1, generator=gen))
@@ -90,6 +96,11 @@ def _flop_budget(fn: Callable[..., Any], cases: list[tuple]) -> str | None:
         return (f"right numbers, but {used:,} FLOPs = {used / dense:.0%} of the dense MLP: you computed all {h} "
                 f"units and then masked. Gather the weights first, so the matmuls have size k = {k}.")
     return None
+
+
+def _budget_args(gen: torch.Generator) -> tuple[float, float]:
+    share = _u(gen, 0.4, 0.8)
+    return share, _u(gen, 1 - share + 0.05, 0.95)       # a budget that some p in (0, 1) reaches
 
 
 # ---- the exercises ------------------------------------------------------------------------------------------------
@@ -149,10 +160,23 @@ DYNAMICS_MEAN = Exercise(
                 "the factor multiplies at every step: it compounds."),
     ))
 
-EXERCISES = {e.name: e for e in (CAUSAL_SOFTMAX, MEAN_P, STRUCTURED_MLP, MLP_FLOPS, DYNAMICS_MEAN)}
+P_FOR_BUDGET = Exercise(
+    "p_for_budget", p_for_budget, _budget_args,
+    success="only the MLPs shrink: the rest of the model is a floor, so p must fall faster than the budget.",
+    mistakes=(
+        Mistake(lambda share, target: target, "p = target would hold if the MLPs were the whole model; only a "
+                                              "share of the FLOPs shrinks with p."),
+        Mistake(lambda share, target: target * share, "the part outside the MLPs costs 1 − share whatever p is: "
+                                                      "write the whole-model cost as a function of p first."),
+        Mistake(lambda share, target: 1 - (1 - target) * share, "solve 1 − share·(1 − p) = target for p: "
+                                                                "divide by the share, do not multiply."),
+    ))
+
+EXERCISES = {e.name: e for e in (CAUSAL_SOFTMAX, MEAN_P, STRUCTURED_MLP, MLP_FLOPS, DYNAMICS_MEAN, P_FOR_BUDGET)}
 check_causal_softmax = CAUSAL_SOFTMAX.check
 check_mean_p, check_structured_mlp = MEAN_P.check, STRUCTURED_MLP.check
 check_mlp_flops, check_dynamics_mean = MLP_FLOPS.check, DYNAMICS_MEAN.check
+check_p_for_budget = P_FOR_BUDGET.check
 
 
 # ---- predict, then run ------------------------------------------------------------------------------------------

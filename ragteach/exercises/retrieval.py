@@ -1,4 +1,5 @@
-"""Exercises of notebook 04 (retrieval-augmented generation): a BM25 term, recall@k, the two RAG marginals.
+"""Exercises of notebook 04 (retrieval-augmented generation): a BM25 term, recall@k, the two RAG marginals, and
+the split of p(d|x) that serves a two-document answer best.
 
 Each ``check_*`` prints a verdict and returns the function to use from then on (see
 :mod:`ragteach.exercises.checking`). The reference solutions below are the answer key.
@@ -35,6 +36,12 @@ def rag_token(doc_logp: torch.Tensor, tok_logp: torch.Tensor) -> torch.Tensor:
     return (doc_logp.unsqueeze(-1) + tok_logp).logsumexp(1).sum(-1)
 
 
+def best_token_split(n_a: int, n_b: int) -> float:
+    """The p(A|x) (with p(B|x) = 1 − p(A|x)) that maximises RAG-Token's p(y|x) for an answer with n_a tokens that
+    only document A supports and n_b that only B supports: p(y|x) ∝ p^n_a (1 − p)^n_b, maximal at n_a/(n_a + n_b)."""
+    return n_a / (n_a + n_b)
+
+
 # ---- random test inputs -----------------------------------------------------------------------------------------
 def _bm25_args(gen: torch.Generator) -> tuple[int, int, int, int, float, float, float]:
     r = lambda lo, hi: int(torch.randint(lo, hi, (1,), generator=gen))  # noqa: E731
@@ -54,6 +61,11 @@ def _marginal_args(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     doc_logp = torch.randn(b, k, generator=gen).log_softmax(-1)
     tok_logp = (0.05 + 0.9 * torch.rand(b, k, t, generator=gen)).log()
     return doc_logp, tok_logp
+
+
+def _token_counts(gen: torch.Generator) -> tuple[int, int]:
+    n_a, n_b = (int(torch.randint(1, 6, (1,), generator=gen)) for _ in range(2))
+    return n_a, n_b + (n_b == n_a)                       # unequal counts: 0.5 must not pass by luck
 
 
 # ---- the exercises ------------------------------------------------------------------------------------------------
@@ -102,9 +114,21 @@ RAG_TOKEN = Exercise(
         Mistake(lambda d, t: t.logsumexp(1).sum(-1), "weight each document by p(d_i|x): add doc_logp."),
     ))
 
-EXERCISES = {e.name: e for e in (BM25_TERM, RECALL_AT_K, RAG_SEQUENCE, RAG_TOKEN)}
+BEST_TOKEN_SPLIT = Exercise(
+    "best_token_split", best_token_split, _token_counts,
+    success="p(d|x) is one split for the whole answer: each document gets the share of the tokens only it can give.",
+    mistakes=(
+        Mistake(lambda n_a, n_b: n_a / n_b, "that is the odds p/(1 − p) at the best split; return p(A|x) itself."),
+        Mistake(lambda n_a, n_b: n_b / (n_a + n_b), "that is p(B|x): the more tokens A alone supports, the more "
+                                                    "weight A needs."),
+        Mistake(lambda n_a, n_b: float(n_a > n_b), "all weight on one document makes the other's tokens impossible: "
+                                                   "maximise p^n_a (1 − p)^n_b (take the log, then the derivative)."),
+    ))
+
+EXERCISES = {e.name: e for e in (BM25_TERM, RECALL_AT_K, RAG_SEQUENCE, RAG_TOKEN, BEST_TOKEN_SPLIT)}
 check_bm25_term, check_recall_at_k = BM25_TERM.check, RECALL_AT_K.check
 check_rag_sequence, check_rag_token = RAG_SEQUENCE.check, RAG_TOKEN.check
+check_best_token_split = BEST_TOKEN_SPLIT.check
 
 
 # ---- predict, then run ------------------------------------------------------------------------------------------

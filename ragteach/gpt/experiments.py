@@ -76,14 +76,17 @@ def cost_verdict(diff: Interval, tolerance: float = 0.05) -> str:
     """Is a loss increase ``diff`` (nats/char, 95 % interval) within ``tolerance``?
 
     "holds" when the whole interval lies at or below the tolerance, "does not hold" when it lies above it,
-    "inconclusive" when it straddles it: the verdict follows the measurement, never a single-number ``<``."""
+    "inconclusive" when it straddles it: the verdict follows the measurement, never a single-number ``<``.
+    An inconclusive verdict also says what the run could have told apart: a cost is resolved from the
+    tolerance only when it differs from it by more than the interval's half-width."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 nats/char, got {tolerance}")
     if diff.hi <= tolerance:
         return f"holds: costs {diff} nats/char, within {tolerance:g}"
     if diff.lo > tolerance:
         return f"does not hold: costs {diff} nats/char, more than {tolerance:g}"
-    return f"inconclusive: costs {diff} nats/char, the interval straddles {tolerance:g}"
+    return (f"inconclusive: costs {diff} nats/char, the interval straddles {tolerance:g}; this run resolves only "
+            f"costs more than {diff.half:.3f} from {tolerance:g}")
 
 
 def which_is_lower(diff: Interval, a: str, b: str) -> str:
@@ -122,8 +125,18 @@ class QualityRun:
                 "val loss, all units at eval": round(self.val_dense, 3),
                 "perplexity": round(perplexity(self.val_dense), 2),
                 "val loss, random at eval too": round(self.val_random, 3),
-                "cost of random at eval": round(self.val_random - self.val_dense, 3),
                 "train s": round(self.seconds, 1)}
+
+
+def costs_vs_dense(dense: QualityRun, run: QualityRun) -> tuple[Interval, Interval]:
+    """What ``run`` costs against the **dense** model, batch by batch on the same validation batches:
+    (loss with all units on − dense loss, loss with random activation kept on − dense loss).
+    "Quality is kept" is judged against the dense model only, never against the run's own other mode."""
+    for name, r in (("dense", dense), ("run", run)):
+        if r.dense_batches is None or r.random_batches is None:
+            raise ValueError(f"{name} has no per-batch validation losses; train it with train_quality")
+    return (paired_difference(dense.dense_batches, run.dense_batches),
+            paired_difference(dense.dense_batches, run.random_batches))
 
 
 def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: int = 0, rescale: bool = True,

@@ -3,16 +3,26 @@ trained dual encoder (DPR-style pre-training, then frozen on the document side),
 fresh RAG / closed-book models ready for joint training."""
 from __future__ import annotations
 
+import multiprocessing
+import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
+from tqdm.auto import tqdm
 
-from ragteach.data.countries import KnowledgeBase, Question, load_kb, split_countries, split_questions
+from ragteach.data.countries import (KnowledgeBase, Question, load_kb, split_countries, split_questions,
+                                     two_doc_questions)
+from ragteach.live.session import TrainingSession
+from ragteach.retrieval.decoding import exact_match, generate
 from ragteach.retrieval.dense import BagEncoder, frozen_copy, train_dual_encoder
 from ragteach.retrieval.generator import CopyGenerator
 from ragteach.retrieval.index import RAGIndex
-from ragteach.retrieval.rag import RAG
+from ragteach.retrieval.marginals import MARGINALS
+from ragteach.retrieval.rag import RAG, load_answers
+from ragteach.retrieval.train import RAGTrainer, rag_knobs
 from ragteach.retrieval.text import Vocab, tokenize
+from ragteach.training import check_positive_int
 
 CAPACITY = 4096
 
@@ -64,3 +74,60 @@ def new_rag(setup: Setup, seed: int = 0) -> RAG:
 def new_closed_book(setup: Setup, seed: int = 0) -> RAG:
     """The closed-book twin: the same generator, trained with method='none' (it reads only the question)."""
     return new_rag(setup, seed)
+
+
+@dataclass
+class TwoDocRun:
+    """One model trained on single- and two-document questions, measured on held-out two-document ones."""
+
+    marginal: str
+    seed: int
+    em: float       # exact match on the held-out two-document questions, decoded with its own marginal
+    logp: float     # mean log p(gold answer | x) under its own marginal
+    first_only: float  # share of answers that stop after the first document's part (the subregion)
+    seconds: float  # training time
+
+
+def two_doc_split(setup: Setup, test_fraction: float = 0.2, seed: int = 0) -> tuple[list[Question], list[Question]]:
+    """Two-document questions (subregion + capital) for the setup's training and held-out countries."""
+    train_c, test_c = split_countries(setup.kb, test_fraction, seed)
+    return two_doc_questions(setup.kb, sorted(train_c)), two_doc_questions(setup.kb, sorted(test_c))
+
+
+def train_two_doc(setup: Setup, marginal: str, seed: int, steps: int, k: int = 5, retriever: str = "bm25",
+                  lr: float = 3e-3, progress: bool = False) -> TwoDocRun:
+    """Train a fresh RAG with ``marginal`` on every training question plus the two-document ones of the
+    training countries (same seed, batches and retriever for both marginals), then measure it."""
+    two_train, two_test = two_doc_split(setup)
+    model = new_rag(setup, seed=seed)
+    index = setup.index(query_encoder=model.query_encoder)
+    trainer = RAGTrainer(model, index, setup.train + two_train, seed=seed)
+    session = TrainingSession(trainer, rag_knobs(lr=lr, k=k, retriever=retriever, marginal=marginal))
+    started = time.perf_counter()
+    session.run(steps, progress=progress, desc=f"two-document, RAG-{marginal}, seed {seed}")
+    seconds = time.perf_counter() - started
+    model.eval()
+    answers = [a.text for a in generate(model, index, [q.text for q in two_test], k, retriever, marginal)]
+    em = sum(exact_match(a, q.answer) for a, q in zip(answers, two_test)) / len(two_test)
+    first = sum(tokenize(a) in (tokenize(q.answer.split(", ")[0]), tokenize(q.answer.split(", ")[0] + ","))
+                for a, q in zip(answers, two_test)) / len(two_test)
+    with torch.no_grad():
+        b = model.prepare(index, [q.text for q in two_test], k, retriever)
+        logp = MARGINALS[marginal](b.doc_logp, model.tok_logp(b, load_answers(model, two_test)))
+    return TwoDocRun(marginal, seed, em, float(logp.mean()), first, seconds)
+
+
+def _two_doc_job(job: tuple[Setup, str, int, int]) -> TwoDocRun:
+    torch.set_num_threads(1)
+    return train_two_doc(*job)
+
+
+def two_doc_runs(setup: Setup, seeds: Sequence[int], steps: int, workers: int = 1) -> list[TwoDocRun]:
+    """RAG-Token and RAG-Sequence trained alike for every seed; with ``workers > 1`` the runs train side by
+    side, one process of one torch thread each (every run is the one it would be alone)."""
+    check_positive_int("workers", workers)
+    jobs = [(setup, marginal, seed, steps) for seed in seeds for marginal in ("token", "sequence")]
+    if workers == 1:
+        return [_two_doc_job(job) for job in jobs]
+    with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+        return list(tqdm(pool.imap(_two_doc_job, jobs), total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"))
