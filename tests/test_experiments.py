@@ -84,7 +84,9 @@ def test_verdicts_follow_the_measurements():
                                                              base_name="PacGAN4 with one D step")
     assert "does not reach" in target_verdict(wobbly, 24, 90) and " reaches" in target_verdict(steady, 24, 90)
     g = torch.Generator().manual_seed(0)
-    assert noise_verdict(torch.randn(4000, 2, generator=g)).word != noise_verdict(torch.rand(4000, 2, generator=g)).word
+    from ragteach.data.toy2d import ring
+    assert "imitates the noise" in noise_verdict(torch.randn(4000, 2, generator=g), ring()).word
+    assert "nearer the ring" in noise_verdict(ring().sample(4000, g), ring()).word
     assert realtime_verdict(2.0, 30, 100).word != realtime_verdict(200.0, 30, 100).word
     assert little_data_verdict(100, 0.9, 0.95).word != little_data_verdict(100, 0.3, 0.95).word
 
