@@ -345,3 +345,15 @@ def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms()
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["real data (2,000 samples)", "generated (2,000 samples)"]   # 4 runs pooled, as many real
     plt.close("all")
+
+
+def test_small_d_with_dcgan_betas_collapses_where_the_recipe_covers_the_ring():
+    from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, collapse_verdict
+    from ragteach.gan.models import toy_config
+    budget = dict(steps=1500, eval_every=1500, seeds=(0, 1, 2))
+    collapsing = train_toy_runs(ring(), "collapsing GAN", cfg=toy_config(1, COLLAPSE_D_HIDDEN),
+                                **{**COLLAPSE_RECIPE, **budget})
+    cured = train_toy_runs(ring(), "recipe", cfg=toy_config(1, TOY_D_HIDDEN), **{**TOY_RECIPE, **budget})
+    assert max(r.final[0] for r in collapsing) <= 2 and min(r.final[0] for r in cured) >= 5
+    words = collapse_verdict(collapsing, cured, 8)
+    assert "(mode collapse)" in words and len(words.split()) <= 25

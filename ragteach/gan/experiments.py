@@ -522,6 +522,18 @@ def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str 
             f"{format_interval(gh)} %, difference {d_hq} points), {len(pac)} and {len(gan)} seeds.")
 
 
+def collapse_verdict(collapsing: Sequence[ToyRun], cured: Sequence[ToyRun], n_modes: int) -> str:
+    """At most 25 words: did ``collapsing`` cover at most 3/8 of the ``n_modes`` modes (mode collapse), and did
+    ``cured`` cover clearly more, within one mode of all (cured)? From the modes' intervals over seeds."""
+    (cm, _), (um, _) = _final(collapsing), _final(cured)
+    d = difference(cm, um)
+    collapsed = statistics.fmean(cm) <= 3 * n_modes / 8
+    cure = d.sign > 0 and statistics.fmean(um) >= n_modes - 1
+    return (f"{collapsing[0].mixture}: {collapsing[0].method} covers {format_interval(cm)} of {n_modes} modes"
+            f"{' (mode collapse)' if collapsed else ''}; {cured[0].method} covers {format_interval(um)}"
+            f"{': cured' if collapsed and cure else ''}.")
+
+
 def late_d_accuracy(run: ToyRun) -> float:
     """D's mean accuracy (in %) over the second half of a run's evaluations: where it settled."""
     if not run.d_accuracy:
@@ -618,6 +630,10 @@ def little_data_verdict(n_train: int, fake_confident: float, real_confident: flo
 TOY_RECIPE: dict[str, Any] = dict(steps=7500, batch_size=128, lr_g=1e-3, lr_d=1e-3, sharpen_lr=1e-5,
                                   sharpen_fraction=0.25, lr_decay="exp", betas=(0.5, 0.9))
 TOY_D_HIDDEN = (256, 256)   # D's hidden layers in that recipe (G keeps three of 128)
+#: The same recipe with a small D (one hidden layer of 128) and DCGAN's Adam betas (0.5, 0.999): it collapses on
+#: the ring (benchmarks/toy_gan_recipes.py, row "collapse"). Pass ``cfg=toy_config(1, COLLAPSE_D_HIDDEN)``.
+COLLAPSE_D_HIDDEN = (128,)
+COLLAPSE_RECIPE: dict[str, Any] = {**TOY_RECIPE, "betas": (0.5, 0.999)}
 
 PUBLISHED = [
     {"method": "GAN (PacGAN paper)", "mixture": "ring", "modes": "6.3", "high quality %": "98.2"},
