@@ -524,14 +524,15 @@ def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str 
 
 def collapse_verdict(collapsing: Sequence[ToyRun], cured: Sequence[ToyRun], n_modes: int) -> str:
     """At most 25 words: did ``collapsing`` cover at most 3/8 of the ``n_modes`` modes (mode collapse), and did
-    ``cured`` cover clearly more, within one mode of all (cured)? From the modes' intervals over seeds."""
+    ``cured`` cover clearly more (the Welch interval of the difference excludes 0), within one mode of all
+    (cured)? From the modes' intervals over seeds."""
     (cm, _), (um, _) = _final(collapsing), _final(cured)
     d = difference(cm, um)
     collapsed = statistics.fmean(cm) <= 3 * n_modes / 8
-    cure = d.sign > 0 and statistics.fmean(um) >= n_modes - 1
+    word = (": cured" if collapsed and d.sign > 0 and statistics.fmean(um) >= n_modes - 1 else
+            _word(d.sign, ": clearly more", ": clearly fewer", ": not clearly more"))
     return (f"{collapsing[0].mixture}: {collapsing[0].method} covers {format_interval(cm)} of {n_modes} modes"
-            f"{' (mode collapse)' if collapsed else ''}; {cured[0].method} covers {format_interval(um)}"
-            f"{': cured' if collapsed and cure else ''}.")
+            f"{' (mode collapse)' if collapsed else ''}; {cured[0].method} covers {format_interval(um)}{word}.")
 
 
 def late_d_accuracy(run: ToyRun) -> float:
@@ -542,7 +543,13 @@ def late_d_accuracy(run: ToyRun) -> float:
     return 100 * statistics.fmean(late)
 
 
-def discriminator_verdict(runs: Sequence[ToyRun], margin: float = 2.0) -> str:
+#: The chance band, defined once: a D whose accuracy lies within 50 ± 5 % tells real from generated no better than
+#: a coin that is right 55 % of the time, too little to give G a direction (each evaluation's own sampling error on
+#: 2 x 2,500 samples is about 0.7 points, so the band is about learning, not noise).
+CHANCE_BAND = 5.0
+
+
+def discriminator_verdict(runs: Sequence[ToyRun], margin: float = CHANCE_BAND) -> str:
     """Whether D stayed at chance over the second half of training, from the interval over seeds, beside the
     generator's final high-quality share. "at chance": the interval lies within 50 ± ``margin`` %; "above
     chance": it lies above 50 + ``margin``; otherwise "inconclusive". A D at chance while G's samples are
