@@ -26,7 +26,7 @@ from dataclasses import replace
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import TOY_D_HIDDEN, TOY_RECIPE, train_toy_runs
+from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, train_toy_runs
 from ragteach.gan.models import toy_config
 from ragteach.stats import format_interval
 
@@ -104,6 +104,10 @@ RECIPES = {
     "notebook 01 + D 128x2 + 2x steps": ({**TOY_RECIPE, "steps": 2 * TOY_RECIPE["steps"]}, {"d_hidden": (128, 128)},
                                          "a narrower D (2 x 128) for twice notebook 01's steps: about its arithmetic"),
     "PacGAN4 + notebook 01": ({**TOY_RECIPE, "pack": 4}, {"d_hidden": TOY_D_HIDDEN}, "packing 4 with notebook 01's recipe"),
+    "collapse": (COLLAPSE_RECIPE, {"d_hidden": COLLAPSE_D_HIDDEN},
+                 "notebook 01's collapsing GAN: a small D (1 x 128) and DCGAN's betas (0.5, 0.999)"),
+    "collapse + D 256x2": (COLLAPSE_RECIPE, {"d_hidden": TOY_D_HIDDEN}, "the collapsing GAN with the recipe's wider D"),
+    "collapse + betas 0.5/0.9": (TOY_RECIPE, {"d_hidden": COLLAPSE_D_HIDDEN}, "the collapsing GAN with the recipe's betas"),
     "2 D steps": ({"d_steps": 2}, {}, "two D updates per G update"),
     "PacGAN4 + 2 D steps": ({"pack": 4, "d_steps": 2}, {}, "packing 4, two D updates per G update"),
     "PacGAN4 + 3 D steps": ({"pack": 4, "d_steps": 3}, {}, "packing 4, three D updates per G update"),

@@ -34,9 +34,9 @@ def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_ove
     assert "+5.00" in better.reason and "-5.00" in worse.reason and "does not count" in noisy.reason
     worse_quality = dx.gated_verdict("X", "GAN", "confident %", (OVERLAP, A_HIGH), "classes", (A_LOW, A_HIGH))
     assert worse_quality.word == "does not hold" and "the claim does not hold" in worse_quality.reason
-    # lower is better (memorisation, quality lost)
-    assert dx.gated_verdict("X", "GAN", "memorisation", (A_LOW, A_HIGH), higher_is_better=False).word == "holds"
-    assert dx.gated_verdict("X", "GAN", "memorisation", (A_HIGH, A_LOW), higher_is_better=False).word == "does not hold"
+    # lower is better (quality lost)
+    assert dx.gated_verdict("X", "GAN", "quality lost", (A_LOW, A_HIGH), higher_is_better=False).word == "holds"
+    assert dx.gated_verdict("X", "GAN", "quality lost", (A_HIGH, A_LOW), higher_is_better=False).word == "does not hold"
     with pytest.raises(ValueError, match="both guard_key and guard"):
         dx.gated_verdict("X", "GAN", "k", (A_LOW, A_HIGH), guard_key="g")
 

@@ -84,7 +84,9 @@ def test_verdicts_follow_the_measurements():
                                                              base_name="PacGAN4 with one D step")
     assert "does not reach" in target_verdict(wobbly, 24, 90) and " reaches" in target_verdict(steady, 24, 90)
     g = torch.Generator().manual_seed(0)
-    assert noise_verdict(torch.randn(4000, 2, generator=g)).word != noise_verdict(torch.rand(4000, 2, generator=g)).word
+    from ragteach.data.toy2d import ring
+    assert "imitates the noise" in noise_verdict(torch.randn(4000, 2, generator=g), ring()).word
+    assert "nearer the ring" in noise_verdict(ring().sample(4000, g), ring()).word
     assert realtime_verdict(2.0, 30, 100).word != realtime_verdict(200.0, 30, 100).word
     assert little_data_verdict(100, 0.9, 0.95).word != little_data_verdict(100, 0.3, 0.95).word
 
@@ -263,6 +265,8 @@ def test_discriminator_verdict_reads_the_late_accuracy_against_chance():
     at_chance = discriminator_verdict(_d_runs([0.50, 0.505, 0.495, 0.50]))
     above = discriminator_verdict(_d_runs([0.70, 0.72, 0.68, 0.71]))
     unclear = discriminator_verdict(_d_runs([0.45, 0.60, 0.50, 0.58]))
+    # notebook 06's PacGAN4 reading, 51.3 ± 2.6 %: inside the band, so at chance (a 2-point band said inconclusive)
+    assert "at chance" in discriminator_verdict(_d_runs([0.49, 0.515, 0.53, 0.50, 0.53]))
     assert "at chance" in at_chance and "50.0 ± 0.6 %" in at_chance and "5.0 ± 0.0 %" in at_chance
     assert "above chance" in above and "at chance" not in above
     assert "inconclusive" in unclear
@@ -343,3 +347,15 @@ def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms()
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["real data (2,000 samples)", "generated (2,000 samples)"]   # 4 runs pooled, as many real
     plt.close("all")
+
+
+def test_small_d_with_dcgan_betas_collapses_where_the_recipe_covers_the_ring():
+    from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, collapse_verdict
+    from ragteach.gan.models import toy_config
+    budget = dict(steps=1500, eval_every=1500, seeds=(0, 1, 2))
+    collapsing = train_toy_runs(ring(), "collapsing GAN", cfg=toy_config(1, COLLAPSE_D_HIDDEN),
+                                **{**COLLAPSE_RECIPE, **budget})
+    cured = train_toy_runs(ring(), "recipe", cfg=toy_config(1, TOY_D_HIDDEN), **{**TOY_RECIPE, **budget})
+    assert max(r.final[0] for r in collapsing) <= 2 and min(r.final[0] for r in cured) >= 5
+    words = collapse_verdict(collapsing, cured, 8)
+    assert "(mode collapse)" in words and len(words.split()) <= 25

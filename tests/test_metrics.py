@@ -81,6 +81,10 @@ def test_real_digits_score_high_and_noise_scores_low(judge_and_data):
     assert ones.classes_covered <= 3 and np.argmax(ones.class_counts) == 1
     blank = score_samples(judge, torch.full((50, 64), -1.0))
     assert blank.classes_covered <= 1
+    # quality with coverage ranks a one-class generator below real digits, however confident it is
+    one_digit = score_samples(judge, d.x_train[d.y_train == 1][:1].repeat(300, 1))
+    assert one_digit.confident_rate > real.confident_rate and one_digit.balanced_rate <= 0.1 + 1e-9
+    assert real.balanced_rate > 0.7 and one_digit.collapsed(real) and not real.collapsed(real)
     with pytest.raises(ValueError, match="threshold"):
         score_samples(judge, d.x_test, threshold=0)
 
@@ -102,16 +106,18 @@ def test_diversity_is_zero_for_copies_and_positive_for_real_digits():
         diversity(d.x_train[:1])
 
 
-def test_memorisation_ratio_detects_copies():
-    from ragteach.metrics.samples import memorisation_ratio
+def test_copying_score_reads_copies_as_copying_and_fresh_digits_as_not():
+    from ragteach.metrics.samples import copying_score
     d = load_digits()
-    copies = d.x_train[:200] + 0.01 * torch.randn(200, 64, generator=torch.Generator().manual_seed(0))
-    fresh = d.x_test[:200]
-    train, held = d.x_train[:400], d.x_test[200:400]
-    copies_ratio = memorisation_ratio(copies, d.x_train[:200], held)
-    assert copies_ratio < 0.1
-    # digits the model never saw are about as close to either set
-    assert 0.8 < memorisation_ratio(fresh, train, held) < 1.25
+    noise = 0.01 * torch.randn(500, 64, generator=torch.Generator().manual_seed(0))
+    one_digit = d.x_train[7].repeat(500, 1) + noise          # a collapsed copier: one training digit, 500 times
+    many = d.x_train[torch.randperm(len(d.x_train), generator=torch.Generator().manual_seed(1))[:500]] + noise
+    fresh, held = d.x_test[:200], d.x_test[200:]             # digits no model saw, against other unseen digits
+    assert copying_score(one_digit, d.x_train, held) > 10    # the whole training set holds the copied digit
+    assert copying_score(many, d.x_train, held) > 10
+    assert abs(copying_score(fresh, d.x_train, held)) < 3
+    blur = d.x_train.mean(0, keepdim=True).repeat(500, 1)    # the average digit: farther than real digits are
+    assert copying_score(blur, d.x_train, held) < -3
 
 
 def test_digit_like_diversity_does_not_count_noise_as_diversity(judge_and_data):

@@ -28,12 +28,12 @@ from ragteach.gan.batched_variants import BatchedVariantGAN
 from ragteach.gan.experiments import Verdict, digits_config, digits_methods
 from ragteach.gan.train import gan_knobs
 from ragteach.live.session import TrainingSession
-from ragteach.metrics.samples import (confident_diversity, distance_limit, diversity, memorisation_ratio,
+from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
 from ragteach.stats import Difference, difference, interval
 from ragteach.training import without_undo
 
-TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "memorisation"]
+TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "copying"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,14 @@ def score_digits(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_hel
                  real: RealReference) -> dict[str, float]:
     """confident % (top p(y|x) ≥ 0.9), classes among confident samples, diversity / real (all samples),
     digit-like diversity / real (only samples the judge is confident about that also lie as close to the full
-    training set as real digits do), memorisation (d to train / d to held-out)."""
+    training set as real digits do), copying (Meehan et al.'s data-copying test against the whole
+    training set, :func:`~ragteach.metrics.samples.copying_score`: higher is more copying)."""
     s = score_samples(judge, samples)
     return {"confident %": 100 * s.confident_rate, "classes": float(s.classes_covered),
             "diversity / real": diversity(samples) / real.diversity,
             "digit-like diversity / real": confident_diversity(judge, samples, train=real.train,
                                                                 max_distance=real.max_distance) / real.confident_diversity,
-            "memorisation": memorisation_ratio(samples, x_train, x_held_out)}
+            "copying": copying_score(samples, x_train, x_held_out)}
 
 
 @dataclass

@@ -11,10 +11,12 @@ so look at the samples too.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 
 
 class DigitJudge:
@@ -43,6 +45,17 @@ class SampleScore:
     confident_rate: float
     class_counts: np.ndarray  # (10,) confident samples per class
     classes_covered: int
+    n: int                    # samples scored
+
+    @property
+    def balanced_rate(self) -> float:
+        """Quality with coverage: Σ_c min(n_c, n/10) / n, the confident share counting at most a tenth of the
+        samples per class. A generator collapsed onto k classes scores at most k/10, however confident."""
+        return float(np.minimum(self.class_counts, self.n / 10).sum() / self.n)
+
+    def collapsed(self, real: "SampleScore") -> bool:
+        """Mode collapse: the confident samples cover at most half the classes that ``real`` digits cover."""
+        return self.classes_covered <= real.classes_covered / 2
 
     def __str__(self) -> str:
         return (f"{100 * self.confident_rate:.1f}% confident, {self.classes_covered}/10 classes, "
@@ -56,7 +69,7 @@ def score_samples(judge: DigitJudge, samples: torch.Tensor, threshold: float = 0
     p = judge.proba(samples)
     confident = p.max(axis=1) >= threshold
     counts = np.bincount(p.argmax(axis=1)[confident], minlength=10)
-    return SampleScore(float(confident.mean()), counts, int((counts > 0).sum()))
+    return SampleScore(float(confident.mean()), counts, int((counts > 0).sum()), len(p))
 
 
 def nearest_distance(samples: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -120,15 +133,20 @@ def confident_diversity(judge: DigitJudge, samples: torch.Tensor, threshold: flo
     return diversity(kept) if len(kept) >= 2 else 0.0
 
 
-def memorisation_ratio(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, seed: int = 0) -> float:
-    """mean d(sample, nearest training image) / mean d(sample, nearest held-out image).
+def copying_score(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor) -> float:
+    """Meehan et al. (2020)'s data-copying test over the whole space, signed so that higher means more copying.
 
-    Both reference sets are cut to the same size (a nearest neighbour in a larger set is closer by
-    chance alone). About 1: the samples are no closer to what G was trained on than to unseen digits;
-    well below 1: G copies its training images.
+    With a = d(held-out image, nearest training image) for the m held-out images and b = d(sample, nearest
+    training image) for the n samples (both against the *whole* training set), the Mann-Whitney statistic
+    U = #{(i, j): b_j > a_i} has mean mn/2 and variance mn(m + n + 1)/12 when samples are as far from the
+    training set as unseen real images are. The paper's Z_U = (U − mn/2) / √(mn(m + n + 1)/12); we return
+    −Z_U: about 0 (within ±2) for fresh images, ≫ 0 when samples sit closer to training images than unseen
+    images do (copying), ≪ 0 when they lie farther (underfitting, noise). It grows with √n, so compare scores
+    of equally many samples.
     """
-    n = min(len(train), len(held_out))
-    g = torch.Generator().manual_seed(seed)
-    tr = train[torch.randperm(len(train), generator=g)[:n]]
-    ho = held_out[torch.randperm(len(held_out), generator=g)[:n]]
-    return float(nearest_distance(samples, tr).mean() / nearest_distance(samples, ho).mean())
+    a, b = nearest_distance(held_out, train), nearest_distance(samples, train)
+    m, n = len(a), len(b)
+    # U by ranks: the ranks of b in the pooled sample, minus b's own ranks 1..n; ties count one half
+    ranks = torch.as_tensor(rankdata(torch.cat([a, b]).numpy()))
+    u = float(ranks[m:].sum()) - n * (n + 1) / 2
+    return -(u - m * n / 2) / math.sqrt(m * n * (m + n + 1) / 12)
