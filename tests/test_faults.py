@@ -132,3 +132,108 @@ def test_a_checkpoint_with_a_bad_history_or_step_changes_nothing():
     with pytest.raises(ValueError, match="step is 1000000000 but its 'trainer' state has taken 5 steps"):
         s.restore({**ckpt, "step": 10**9})
     assert s.step == trainer.steps == 5 and len(s.history) == 5
+
+
+# ---------------------------------------------------------------------------- 3. trainers check their data when built
+def test_the_vae_refuses_data_outside_its_range_with_the_scaling_that_fixes_it():
+    from ragteach.vae.model import VAEConfig
+    from ragteach.vae.train import VAETrainer
+
+    g = torch.Generator().manual_seed(0)
+    digits = torch.randint(0, 17, (200, 64), generator=g).float()  # unscaled 8x8 digits, 0 to 16
+    cases = [(torch.rand(200, 64, generator=g) * 255, "scale the pixels .* divide by 127.5 and subtract 1"),
+             (digits, r"scale the digits \(0 to 16\) to \[-1, 1\]: divide by 8 and subtract 1"),
+             (digits / 8 - 1 - 0.5, r"rescale it"),
+             (digits.double() / 8 - 1, r"dtype torch.float64.*pass x_train.float\(\)"),
+             (digits.to(torch.uint8), r"dtype torch.uint8.*then scale it to \[-1, 1\]"),
+             (digits[:, :10] / 8 - 1, r"shape \(N, 64\), got \(200, 10\)"),
+             (np.zeros((200, 64), np.float32), "must be a torch tensor")]
+    one_nan = digits / 8 - 1
+    one_nan[3, 5] = float("nan")
+    cases.append((one_nan, r"NaN in 1 of 200 rows"))
+    for x, message in cases:
+        with pytest.raises((ValueError, TypeError), match=message):
+            VAETrainer(VAEConfig(), x)
+    VAETrainer(VAEConfig(), digits / 8 - 1)  # the scaled digits are fine
+
+
+def test_vae_encode_names_the_expected_shape():
+    from ragteach.vae.model import VAE, VAEConfig
+
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(B, 64\).*got \(3, 10\)"):
+        VAE(VAEConfig()).encode(torch.randn(3, 10))
+
+
+@pytest.mark.parametrize("returns, message", [
+    (lambda n, g: torch.zeros(n, 2, dtype=torch.float64), r"dtype torch.float64.*return x.float\(\)"),
+    (lambda n, g: torch.zeros(n // 2, 2), r"returned shape \(\d+, 2\); it must return \(\d+, 2\)"),
+    (lambda n, g: np.zeros((n, 2), np.float32), r"must return a torch tensor, got ndarray")])
+def test_a_gan_sample_real_that_returns_the_wrong_thing_is_named(returns, message):
+    from ragteach.gan.models import toy_config
+    from ragteach.gan.train import GANTrainer, gan_knobs
+
+    trainer = GANTrainer(toy_config(), returns, batch_size=8, seed=0)
+    with pytest.raises((TypeError, ValueError), match=message):
+        trainer(gan_knobs().snapshot())
+    assert trainer.steps == 0
+
+
+def test_mode_stats_takes_a_numpy_n_std():
+    from ragteach.data.toy2d import ring
+    from ragteach.metrics.modes import mode_stats
+
+    mix = ring()
+    x = mix.sample(200, torch.Generator().manual_seed(0))
+    got, want = mode_stats(x, mix, np.float32(3)), mode_stats(x, mix, 3.0)
+    assert str(got) == str(want) and torch.equal(got.counts, want.counts)
+
+
+def test_gpt_sampling_names_a_bad_prompt_or_temperature():
+    from tests.test_trainer_contract import _gpt
+
+    gpt, _ = _gpt()
+    for prompt in (None, b"def "):
+        with pytest.raises(TypeError, match="prompt must be a str"):
+            gpt.sample(prompt, n_chars=2)
+    for temperature in (float("nan"), "0.8", float("inf"), 0, True):
+        with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+            gpt.sample("def ", n_chars=2, temperature=temperature)
+
+
+# ---------------------------------------------------------------------------- 4. index builds are transactional
+def test_a_failed_dense_index_leaves_the_vocabulary_and_the_scores_as_they_were():
+    from ragteach.retrieval.dense import BagEncoder, DenseRetriever
+    from ragteach.retrieval.text import Vocab
+
+    vocab = Vocab(capacity=24)
+    dense = DenseRetriever(BagEncoder(24, dim=8, out=8, seed=0), vocab)
+    dense.index(["paris is the capital of france", "rome is the capital of italy"])
+    words, before = list(vocab.itos), dense.search("capital of france", 2)
+    with pytest.raises(ValueError, match="the vocabulary is full"):
+        dense.index(["one two three four five six seven eight nine ten eleven twelve thirteen fourteen"])
+    assert vocab.itos == words and set(vocab.stoi) == set(words)
+    after = dense.search("capital of france", 2)
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+
+
+def test_a_vocabulary_add_that_does_not_fit_adds_nothing():
+    from ragteach.retrieval.text import Vocab
+
+    vocab = Vocab(["a", "b"], capacity=7)
+    with pytest.raises(ValueError, match="3 new words do not fit in 1 free places"):
+        vocab.add(["c", "d", "e"])
+    assert len(vocab) == 6
+
+
+# ---------------------------------------------------------------------------- query text
+@pytest.mark.parametrize("name", ["bm25", "tfidf"])
+def test_queries_are_nfkc_normalised_and_an_invisible_query_is_empty(name):
+    from ragteach.retrieval import BM25Retriever, TfidfRetriever
+
+    r = {"bm25": BM25Retriever, "tfidf": TfidfRetriever}[name]()
+    r.index(["Yamoussoukro is the capital of Côte d'Ivoire", "Paris is the capital of France"])
+    ids, scores = r.search("co\u0302te", 1)  # c, o, combining circumflex: the same word, decomposed
+    assert ids[0] == 0 and scores[0] > 0
+    for query in ("\u200b", " \u200b\ufeff "):
+        with pytest.raises(ValueError, match="the query is empty"):
+            r.search(query, 1)
