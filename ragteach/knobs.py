@@ -13,12 +13,20 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+import numpy as np
 
 #: At most this many change records are kept (the oldest are dropped); loss plots thin them further.
 MAX_CHANGES = 2_000
+
+
+def _yield_to_training() -> None:
+    """Wait 1 ms after a knob change while training runs (see :class:`Knobs`)."""
+    time.sleep(0.001)
 
 
 def _fmt(x: float) -> str:
@@ -53,6 +61,9 @@ class Knob:
             raise ValueError(f"kind must be one of float, int, bool, choice; got {self.kind!r}")
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"knob {self.name!r} of kind 'choice' needs a non-empty choices tuple")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"knob {self.name!r}: low={self.low:g} is above high={self.high:g}; "
+                             f"swap them (low is the smallest allowed value)")
         self.value = self.validate(self.value)
 
     def range_text(self) -> str:
@@ -74,14 +85,18 @@ class Knob:
                 raise ValueError(f"{self.name} must be {self.range_text()}, got {value!r}")
             return value
         if self.kind == "bool":
-            if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+            if not isinstance(value, (bool, np.bool_, numbers.Integral)) or value not in (0, 1):
                 raise ValueError(f"{self.name} must be True or False, got {value!r}")
             return bool(value)
         # a number, not a bool (True is 1 to Python, never a learning rate) and not a string ("0.01")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # (numpy numbers count: np.float32 and np.int64 are numbers.Real, np.bool_ is a bool)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise ValueError(f"{self.name} must be a number in {self.range_text()}, got {value!r} "
                              f"({type(value).__name__})")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int like 10**400 has no float
+            number = math.inf if value > 0 else -math.inf
         if math.isnan(number) or math.isinf(number):
             raise ValueError(f"{self.name} must be a finite number in {self.range_text()}, got {value!r}")
         if self.kind == "int":
@@ -110,7 +125,10 @@ class Knobs:
     """A thread-safe set of knobs. ``knobs["lam"] = 0.3`` validates; a refused value keeps the old one.
 
     ``step_of_next_change`` is supplied by the session so that each change is recorded with the
-    first step that will use it.
+    first step that will use it. ``busy`` is set by the session too: while it returns True (training runs),
+    every setter (``set``, ``knobs[name] = v``, ``update``) waits 1 ms after a change, so that a loop setting
+    knobs as fast as it can cannot starve the training thread of the interpreter lock (a slider sends a few
+    values a second; ``benchmarks/live_overhead.py`` measures it).
     """
 
     knobs: dict[str, Knob] = field(default_factory=dict)
@@ -119,6 +137,7 @@ class Knobs:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._next_step = 0
+        self.busy: Callable[[], bool] = lambda: False
         self.changes = deque(self.changes, maxlen=MAX_CHANGES)
         for knob in self.knobs.values():
             if knob.visible_if is not None and knob.visible_if[0] not in self.knobs:
@@ -153,8 +172,12 @@ class Knobs:
 
         Changes before the same step coalesce into one record (a dragged slider sends many values);
         a change back to the value the step would have used removes the record."""
-        knob = self._knob(name)
-        new = knob.validate(value)  # raises before anything changes
+        self._set(name, self._knob(name).validate(value))  # validate raises before anything changes
+        if self.busy():
+            _yield_to_training()
+
+    def _set(self, name: str, new: Any) -> None:
+        knob = self.knobs[name]
         with self._lock:
             old = knob.value
             if new == old:
@@ -178,7 +201,9 @@ class Knobs:
         """Set several knobs; all are validated first, so either all change or none does."""
         checked = {name: self._knob(name).validate(v) for name, v in values.items()}
         for name, value in checked.items():
-            self.set(name, value)
+            self._set(name, value)
+        if checked and self.busy():
+            _yield_to_training()
 
     def snapshot(self, next_step: int | None = None) -> dict[str, Any]:
         """The current values as a plain dict, read atomically (the step reads knobs through this).

@@ -78,6 +78,37 @@ def check_positive_int(name: str, value: Any) -> int:
     return value
 
 
+def check_data(name: str, x: Any, width: int, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
+    """``x`` if it is a float32 tensor (N, width) of finite values in [low, high], else a ValueError saying how
+    to fix it (a model trained on data outside its range trains on, silently wrong, or fails steps later)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor (N, {width}), got {type(x).__name__}: "
+                        f"convert it with torch.as_tensor({name}, dtype=torch.float32)")
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ValueError(f"{name} must have shape (N, {width}), got {tuple(x.shape)}")
+    if x.dtype != torch.float32:
+        hint = "" if x.is_floating_point() else f", then scale it to [{low:g}, {high:g}]"
+        raise ValueError(f"{name} has dtype {x.dtype}; the model computes in float32: pass {name}.float(){hint}")
+    nan = int(torch.isnan(x).any(dim=1).sum())
+    if nan:
+        raise ValueError(f"{name} has NaN in {nan} of {len(x)} rows: drop them ({name}[~{name}.isnan().any(1)]) "
+                         f"or fill them in")
+    lo, hi = x.min().item(), x.max().item()
+    if lo < low or hi > high:
+        raise ValueError(f"{name} lies in [{lo:g}, {hi:g}] but must lie in [{low:g}, {high:g}]: "
+                         f"{_scaling(lo, hi, low, high)}")
+    return x
+
+
+def _scaling(lo: float, hi: float, low: float, high: float) -> str:
+    """How to map data seen in [lo, hi] onto [low, high]: for data from 0 to M, divide and subtract."""
+    top = next((m for m in (1, 16, 255) if lo >= 0 and hi <= m), None)
+    if top is not None and (low, high) == (-1.0, 1.0):
+        what = {1: "values in [0, 1]", 16: "the digits (0 to 16)", 255: "the pixels (0 to 255)"}[top]
+        return f"scale {what} to [-1, 1]: divide by {top / 2:g} and subtract 1"
+    return f"rescale it: (x - {lo:g}) / {hi - lo:g} * {high - low:g} + {low:g}"
+
+
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
     """Give every parameter group of ``opt`` the learning rate ``lr`` (a knob's value, read each step)."""
     for group in opt.param_groups:

@@ -118,6 +118,9 @@ def build(course: Path, stems: list[str] | None = None) -> list[Path]:
     """Write the nbgrader course ``course``: source/ (teacher), release/ (students), gradebook.db (grader).
     Returns the student notebooks."""
     course = Path(course).resolve()
+    if course.exists() and not course.is_dir():
+        raise FileExistsError(f"the course {course} is a file, not a folder: give a new or existing folder, "
+                              f"e.g. {course.with_suffix('')}_course")
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(
         "# Written by `make assignments` (ragteach.exercises.assignments).\n"
@@ -150,7 +153,30 @@ def _collect(course: Path, submissions: Path, stems: list[str]) -> dict[str, lis
             target.mkdir(parents=True)
             shutil.copy(found[0], target / f"{stem}.ipynb")
             graded.setdefault(stem, []).append(student.name)
+    if not graded:
+        raise FileNotFoundError(f"no submitted notebook in {submissions} matches an assignment of {course}: expected "
+                                f"<student>/<assignment>.ipynb with <assignment> one of {stems}")
     return graded
+
+
+def _autograde_each(course: Path, graded: dict[str, list[str]], feedback: bool) -> dict[str, list[str]]:
+    """Autograde each (assignment, student) on its own, so that one broken notebook stops only itself. A failed
+    one is reported, left out of the result, and its copies are removed (a later run must not trip on them)."""
+    done: dict[str, list[str]] = {}
+    for stem, students in graded.items():
+        for student in students:
+            try:
+                _nbgrader(course, "autograde", stem, f"--student={student}", "--create", "--force")
+                if feedback:
+                    _nbgrader(course, "generate_feedback", stem, f"--student={student}", "--force")
+            except RuntimeError as exc:
+                print(f"skipped {student}/{stem}.ipynb: it could not be graded (is it a notebook saved by "
+                      f"Jupyter?): {str(exc).strip().splitlines()[-1][:200]}", file=sys.stderr)
+                for part in ("submitted", "autograded", "feedback"):
+                    shutil.rmtree(course / part / student / stem, ignore_errors=True)
+                continue
+            done.setdefault(stem, []).append(student)
+    return done
 
 
 def grade(course: Path, submissions: Path, feedback: bool = False) -> list[dict[str, Any]]:
@@ -160,11 +186,10 @@ def grade(course: Path, submissions: Path, feedback: bool = False) -> list[dict[
 
     course = Path(course).resolve()
     stems = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
-    graded = _collect(course, Path(submissions), stems)
-    for stem in graded:
-        _nbgrader(course, "autograde", stem, "--create", "--force")
-        if feedback:
-            _nbgrader(course, "generate_feedback", stem, "--force")
+    graded = _autograde_each(course, _collect(course, Path(submissions), stems), feedback)
+    if not graded:
+        raise RuntimeError(f"none of the submissions in {submissions} could be graded (see the messages above); "
+                           f"grades.csv was not written")
     rows = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in sorted({s for names in graded.values() for s in names}):
@@ -195,7 +220,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of the grades: students down, exercises across."""
     columns = ["student"] + sorted({k for r in rows for k in r} - {"student", "total", "max"}) + ["total", "max"]
     cells = [[str(r.get(c, "")) if not isinstance(r.get(c), float) else f"{r[c]:g}" for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths))  # noqa: E731
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
@@ -210,6 +235,13 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("submissions", type=Path)
     g.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback in COURSE/feedback/")
     args = parser.parse_args(argv)
+    try:
+        _run(parser, args)
+    except (FileExistsError, FileNotFoundError, RuntimeError) as exc:
+        parser.error(str(exc))
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.command == "build":
         for path in build(args.course):
             print(f"student notebook: {path}")

@@ -104,8 +104,21 @@ class GANTrainer(Trainer):
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device)
 
+    def _draw_real(self, n: int) -> torch.Tensor:
+        """``sample_real(n, rng)``, checked: a float32 tensor (n, data_dim), or an error saying what to return."""
+        x = self.sample_real(n, self.rng)
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"sample_real(n, generator) must return a torch tensor, got {type(x).__name__}: "
+                            f"return torch.as_tensor(x, dtype=torch.float32)")
+        if x.dtype != torch.float32:
+            raise TypeError(f"sample_real returned dtype {x.dtype}; G and D compute in float32: return x.float()")
+        if tuple(x.shape) != (n, self.cfg.data_dim):
+            raise ValueError(f"sample_real({n}, generator) returned shape {tuple(x.shape)}; it must return "
+                             f"({n}, {self.cfg.data_dim}): exactly n rows of data_dim values")
+        return x.to(self.device)
+
     def _real(self) -> torch.Tensor:
-        real = self.sample_real(self.batch_size, self.rng).to(self.device)
+        real = self._draw_real(self.batch_size)
         return real if self.real_transform is None else self.real_transform(real, self.rng)
 
     def _d_input(self, x: torch.Tensor, noise_std: float) -> torch.Tensor:
@@ -165,7 +178,7 @@ class GANTrainer(Trainer):
         """The real x paired with each G(z) in the λ term (see ragteach.gan.relative)."""
         relative.check_pairing(pairing)
         if pairing == "random":
-            return self.sample_real(len(fake), self.rng).to(self.device)
+            return self._draw_real(len(fake))
         data = self._need_distance_data(pairing)
         if pairing == "nearest":
             return relative.nearest_targets(fake.detach(), data)

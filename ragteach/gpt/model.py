@@ -10,6 +10,7 @@ The token embedding takes **integer ids** (the article fed floats to its embeddi
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -149,8 +150,10 @@ class GPT(nn.Module):
                  top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Append ``max_new_tokens`` sampled ids to ``idx`` (B, T); each token is one forward call,
         so random activation draws fresh units per token. Runs in eval mode, restores the mode after."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+                or not 0 < float(temperature) < math.inf:
+            raise ValueError(f"temperature must be a finite number > 0 (1 samples the model as trained, "
+                             f"lower is more certain), got {temperature!r}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
         was_training = self.training

@@ -124,6 +124,8 @@ class GPTTrainer(Trainer):
         """Generated text after ``prompt`` (a prompt with unknown characters raises, naming them)."""
         if isinstance(n_chars, bool) or not isinstance(n_chars, int) or n_chars < 1:
             raise ValueError(f"n_chars must be a whole number >= 1 (how many characters to generate), got {n_chars!r}")
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, e.g. 'def ', got {prompt!r:.40} ({type(prompt).__name__})")
         ids = self.data.vocab.encode(prompt)[None, :]
         if ids.shape[1] == 0:
             raise ValueError("the prompt must have at least one character, e.g. 'def '")

@@ -20,12 +20,16 @@ The session never imports Jupyter; :mod:`ragteach.live.widgets` draws it.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import numbers
+import pickle
+import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -62,6 +66,32 @@ def with_periodic_metrics(step_fn: Callable[[dict[str, Any]], Metrics], every: i
     return step
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """In the main thread, hold Ctrl-C (SIGINT) back for the block and deliver it after, so that a block that
+    must not stop half-way (launching the training thread) either runs whole or not at all."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread
+        return
+    held: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if held and callable(previous):
+        previous(signal.SIGINT, held[0])  # the handler that was there (KeyboardInterrupt in Jupyter)
+
+
+def _metric(step: int, name: str, value: Any) -> float:
+    """One metric as a float, or a TrainingError naming it (a string, a tensor of several values, ...)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TrainingError(f"step {step}: the metric {name!r} is {value!r:.60}, not a number: the step function "
+                            f"must return one float per metric (use loss.item() for a one-element tensor)") from exc
+
+
 STATUSES = ("not started", "running", "paused", "finished", "stopped", "error")
 
 
@@ -76,8 +106,12 @@ class TrainingSession:
 
     def __init__(self, step_fn: Callable[[dict[str, Any]], Metrics], knobs: Knobs | None = None,
                  state: dict[str, Stateful] | None = None) -> None:
+        if not callable(step_fn):
+            raise TypeError(f"step_fn must be a function step_fn(knob_values) -> dict of metrics (a trainer is "
+                            f"one), got {step_fn!r}")
         self.step_fn = step_fn
         self.knobs = knobs if knobs is not None else Knobs()
+        self.knobs.busy = lambda: self.running  # every knob setter waits a little while training runs
         self.state = dict(state or {})
         self.history: list[dict[str, Any]] = []
         self.step = 0
@@ -98,11 +132,8 @@ class TrainingSession:
         """Set a knob (validated); the next step uses it. Safe while training runs.
 
         Changes before one step coalesce into one record. While training runs, each call then waits
-        1 ms (a slider sends a few values a second), so a loop that sets knobs as fast as it can cannot
-        starve the training thread of the interpreter lock (``benchmarks/live_overhead.py`` measures it)."""
+        1 ms, as every knob setter does (see :class:`~ragteach.knobs.Knobs`)."""
         self.knobs.set(name, value)
-        if self.running:
-            time.sleep(0.001)
 
     # ------------------------------------------------------------------ stepping
     def _one_step(self) -> None:
@@ -110,7 +141,11 @@ class TrainingSession:
         with self.lock:
             values = self.knobs.snapshot(next_step=self.step)
             metrics = self.step_fn(dict(values))
-            bad = {k: v for k, v in metrics.items() if not math.isfinite(float(v))}
+            if not isinstance(metrics, dict):
+                raise TrainingError(f"step {self.step}: the step function returned {metrics!r:.60}; it must return "
+                                    f"a dict of metrics, e.g. {{'loss': loss.item()}}")
+            metrics = {k: _metric(self.step, k, v) for k, v in metrics.items()}
+            bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
             if bad:
                 names = ", ".join(f"{k}={v}" for k, v in bad.items())
                 raise TrainingError(
@@ -120,7 +155,7 @@ class TrainingSession:
             if clash:
                 raise TrainingError(f"step {self.step}: metric name(s) {clash} are also knob names (or 'step'); "
                                     f"rename the metric so the history keeps both")
-            row = {"step": self.step, **{k: float(v) for k, v in metrics.items()}, **values}
+            row = {"step": self.step, **metrics, **values}
             self.history.append(row)
             self.step += 1
 
@@ -170,20 +205,22 @@ class TrainingSession:
 
     def start(self, n_steps: int | None = None) -> None:
         """Train in a background thread for ``n_steps`` more steps (``None``: until ``stop()``)."""
-        if n_steps is not None and (isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0):
+        if n_steps is not None and (isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral)
+                                    or n_steps < 0):
             raise ValueError(f"n_steps must be a whole number >= 0 or None, got {n_steps!r}")
         if self.running:
             raise RuntimeError("the session is already running: stop it (Stop button, session.stop()) or wait "
                                "for it to finish first")
-        self.error = None
-        self._target = None if n_steps is None else self.step + n_steps
-        self._pause.clear()
-        self._stop.clear()
-        self._token += 1
-        self._finished.clear()
-        self._thread = threading.Thread(target=self._loop, args=(self._token,), name="ragteach-training",
-                                        daemon=True)
-        self._thread.start()
+        with _interrupts_deferred():  # Ctrl-C here would leave "running" set, or a thread nobody waits for
+            self.error = None
+            self._target = None if n_steps is None else self.step + int(n_steps)
+            self._pause.clear()
+            self._stop.clear()
+            self._token += 1
+            self._finished.clear()
+            self._thread = threading.Thread(target=self._loop, args=(self._token,), name="ragteach-training",
+                                            daemon=True)
+            self._thread.start()
 
     def pause(self) -> None:
         """Pause between two steps; ``resume()`` continues with the next step number."""
@@ -244,9 +281,10 @@ class TrainingSession:
         """
         self._raise_error()  # an error from an earlier background run surfaces here first
         first, first_step = len(self.history), self.step
-        self.start(n_steps)
-        bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=False)
-        try:
+        bar = None
+        try:  # from start() on: Ctrl-C at any point stops the thread it may have started
+            self.start(n_steps)
+            bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=False)
             while not self._finished.wait(0.1):
                 bar.n = self.step - first_step
                 if self.history:
@@ -260,7 +298,8 @@ class TrainingSession:
                 raise
             print(f"Interrupted after step {self.step}; nothing is lost. Call run() again to continue.")
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
         self._raise_error()
         return self.history[first:]
 
@@ -293,8 +332,12 @@ class TrainingSession:
         step = ckpt["step"]
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"the checkpoint's step must be a whole number >= 0, got {step!r}")
-        if not isinstance(ckpt["history"], list) or len(ckpt["history"]) > step:
+        history = ckpt["history"]
+        if not isinstance(history, list) or len(history) > step:
             raise ValueError("the checkpoint's history does not match its step count")
+        if any(not isinstance(row, dict) or not isinstance(row.get("step"), int) for row in history):
+            raise ValueError("the checkpoint's history must be a list of rows {'step': s, metric: value, ...}; "
+                             "this one is not: the file was not written by session.save(path)")
         try:
             self.knobs.check_values(ckpt["knobs"])
         except ValueError as exc:
@@ -306,6 +349,10 @@ class TrainingSession:
             check = getattr(obj, "check_state", None)
             if check is not None:
                 check(ckpt["state"][name])
+            steps = ckpt["state"][name].get("steps") if isinstance(ckpt["state"][name], dict) else None
+            if isinstance(getattr(obj, "steps", None), int) and isinstance(steps, int) and steps != step:
+                raise ValueError(f"the checkpoint's step is {step} but its {name!r} state has taken {steps} steps: "
+                                 f"the file was edited or pieced together; load one written by session.save(path)")
 
     def restore(self, ckpt: dict[str, Any]) -> None:
         """Continue from ``ckpt``: all of it is checked first; a checkpoint that does not fit changes nothing."""
@@ -331,9 +378,19 @@ class TrainingSession:
     def save(self, path: str | Path) -> Path:
         """Save a checkpoint that loads with ``torch.load(path, weights_only=True)``."""
         path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(f"save(path): {path} is a folder; give a file name, e.g. {path / 'session.pt'}")
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(self.checkpoint(), path)
         return path
 
     def load(self, path: str | Path) -> None:
-        self.restore(torch.load(Path(path), weights_only=True))
+        """Continue from the checkpoint file ``path`` (see :meth:`restore`); a file that is not one is refused."""
+        try:
+            ckpt = torch.load(Path(path), weights_only=True)
+        except Exception as exc:  # EOFError (empty), KeyError or IndexError (text), BadZipFile, ...
+            if isinstance(exc, (pickle.UnpicklingError, OSError)) or "weights" in str(exc).lower():
+                raise  # a pickle with code in it: torch's message says why it is refused
+            raise ValueError(f"{path} is not a session checkpoint (empty, cut short or another kind of file: "
+                             f"{type(exc).__name__}); load a file written by session.save(path)") from exc
+        self.restore(ckpt)

@@ -10,6 +10,7 @@ mode, i.e. between modes, where real data almost never lies.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ class ModeStats:
 
 def mode_stats(samples: torch.Tensor | np.ndarray, mixture: GaussianMixture2D, n_std: float = 3.0) -> ModeStats:
     """Modes captured and high-quality share of ``samples`` (N, 2) (a tensor or numpy array) against ``mixture``."""
-    if isinstance(n_std, bool) or not isinstance(n_std, (int, float)) or not 0 < n_std < float("inf"):
+    if isinstance(n_std, (bool, np.bool_)) or not isinstance(n_std, numbers.Real) or not 0 < n_std < float("inf"):
         raise ValueError(f"n_std must be a finite number > 0 (the paper uses 3), got {n_std!r}")
     r, nearest = _nearest(samples, mixture)
     hq = r <= n_std

@@ -6,7 +6,8 @@ Bad input fails early with a message that says what to change:
   words → ``ValueError`` naming it; a single string → ``TypeError`` (it would be indexed letter by letter);
 - ``index`` is a transaction: if it fails, the previous index is kept whole;
 - ``k`` must be a whole number in ``[1, n_docs]``;
-- an empty or whitespace-only query → ``ValueError``;
+- an empty or whitespace-only query (invisible characters count as none) → ``ValueError``; query and documents
+  are compared in Unicode NFKC form (``text.normalize``), so a decomposed "côte" finds "Côte";
 - a query made only of words that no document contains is *allowed*: every sparse score is 0,
   the first ``k`` documents in index order come back with score 0, and a ``UnknownQueryWarning``
   says so (a dense retriever still returns its nearest documents).
@@ -18,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ragteach.retrieval.text import tokenize
+from ragteach.retrieval.text import normalize, tokenize
 
 
 class UnknownQueryWarning(UserWarning):
@@ -79,7 +80,7 @@ class Retriever:
     def check_query(query: str) -> str:
         if not isinstance(query, str):
             raise TypeError(f"the query must be a str, got {type(query).__name__}")
-        if not query.strip():
+        if not normalize(query).strip():  # invisible characters only ("\u200b") are empty too
             raise ValueError("the query is empty: type a question, e.g. 'What is the capital of France?'")
         return query
 

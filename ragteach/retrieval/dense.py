@@ -139,6 +139,15 @@ class DenseRetriever(_DenseBase):
         self.doc_encoder, self.vocab = doc_encoder, vocab
         self.query_encoder = query_encoder if query_encoder is not None else doc_encoder
 
+    def _index(self, docs: list[str]) -> None:
+        """Index ``docs``; the vocabulary is shared with the model, so a failed build removes the words it added."""
+        size = len(self.vocab)
+        try:
+            super()._index(docs)
+        except BaseException:
+            self.vocab.truncate(size)
+            raise
+
     @torch.no_grad()
     def _encode(self, texts: list[str], docs: bool) -> np.ndarray:
         enc = self.doc_encoder if docs else self.query_encoder

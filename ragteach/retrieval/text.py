@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable, Sequence
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|['’]s\b|[^\w\s]")
@@ -17,11 +18,17 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
 
+def normalize(text: str) -> str:
+    """``text`` in Unicode NFKC form (so "co\u0302te", c + o + combining accent, is "côte"), without
+    invisible format characters (zero-width space, soft hyphen, ...), which would split or fake words."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf")
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word and punctuation tokens of ``text``."""
+    """Lower-cased word and punctuation tokens of ``normalize(text)``."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return _TOKEN.findall(_POSSESSIVE.sub(r" \1", text.lower()))
+    return _TOKEN.findall(_POSSESSIVE.sub(r" \1", normalize(text).lower()))
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -45,14 +52,20 @@ class Vocab:
         return len(self.itos)
 
     def add(self, words: Iterable[str]) -> None:
-        """Add unseen words; raise if the vocabulary would exceed its capacity."""
-        for w in words:
-            if w not in self.stoi:
-                if len(self.itos) >= self.capacity:
-                    raise ValueError(f"the vocabulary is full ({self.capacity} words); build the model "
-                                     f"with a larger capacity to index more new words")
-                self.stoi[w] = len(self.itos)
-                self.itos.append(w)
+        """Add unseen words, all or none: if they would exceed the capacity, raise and add nothing."""
+        new = [w for w in dict.fromkeys(words) if w not in self.stoi]
+        if len(self.itos) + len(new) > self.capacity:
+            raise ValueError(f"the vocabulary is full: {len(new)} new words do not fit in {self.capacity - len(self)} "
+                             f"free places of {self.capacity}; build the model with a larger capacity to index them")
+        for w in new:
+            self.stoi[w] = len(self.itos)
+            self.itos.append(w)
+
+    def truncate(self, n: int) -> None:
+        """Forget every word added after the first ``n`` (undoes ``add`` when a build that grew it fails)."""
+        for w in self.itos[n:]:
+            del self.stoi[w]
+        del self.itos[n:]
 
     def ids(self, tokens: Sequence[str]) -> list[int]:
         """Ids of ``tokens``; unknown words become ``<unk>`` (1)."""

@@ -50,6 +50,9 @@ class VAE(nn.Module):
         self.decoder = mlp([cfg.latent_dim, *reversed(cfg.hidden), cfg.data_dim], "relu")  # → pixel logits
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.cfg.data_dim:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a tensor of shape (B, {self.cfg.data_dim}) (flattened images), got {shape}")
         mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, L), (B, L)
         return mu, logvar
 

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from ragteach.knobs import Knob, Knobs
-from ragteach.training import Trainer, check_positive_int, eval_mode, seeded, set_lr
+from ragteach.training import Trainer, check_data, check_positive_int, eval_mode, seeded, set_lr
 from ragteach.vae.model import VAE, VAEConfig
 
 
@@ -22,8 +22,7 @@ class VAETrainer(Trainer):
 
     def __init__(self, cfg: VAEConfig, x_train: torch.Tensor, batch_size: int = 64, seed: int = 0,
                  device: str | torch.device = "cpu") -> None:
-        if x_train.ndim != 2 or x_train.shape[1] != cfg.data_dim:
-            raise ValueError(f"x_train must have shape (N, {cfg.data_dim}), got {tuple(x_train.shape)}")
+        check_data("x_train", x_train, cfg.data_dim)  # pixels in [-1, 1], read as Bernoulli means (x + 1)/2
         check_positive_int("batch_size", batch_size)
         super().__init__(seed, device)
         with seeded(seed):  # the initial weights
