@@ -83,3 +83,41 @@ def test_grading_round_trip(course, tmp_path):
     text = asg.table(list(rows.values()))
     assert text.splitlines()[0].split() == ["student", "count_modes", "d_loss", "g_loss", "total", "max"]
     assert (course / "grades.csv").read_text().startswith("student,count_modes,d_loss,g_loss,total,max")
+
+
+def test_a_corrupt_submission_is_reported_and_skipped_and_does_not_break_a_later_run(course, tmp_path, capsys):
+    """One broken .ipynb stops only itself; its copy does not stay behind to fail every later run."""
+    subs = tmp_path / "class"
+    for student in ("eve", "fay"):
+        (subs / student).mkdir(parents=True)
+    (subs / "eve" / f"{STEM}.ipynb").write_text("{ this is not a notebook")
+    shutil.copy(course / "source" / STEM / f"{STEM}.ipynb", subs / "fay" / f"{STEM}.ipynb")
+    rows = {r["student"]: r for r in asg.grade(course, subs)}
+    assert set(rows) == {"fay"} and rows["fay"]["total"] == 3
+    assert f"skipped eve/{STEM}.ipynb" in capsys.readouterr().err
+    assert not (course / "submitted" / "eve" / STEM).exists()
+    later = tmp_path / "later"
+    (later / "fay").mkdir(parents=True)
+    shutil.copy(subs / "fay" / f"{STEM}.ipynb", later / "fay" / f"{STEM}.ipynb")
+    assert [r["student"] for r in asg.grade(course, later)] == ["fay"]
+
+
+def test_grading_with_no_matching_notebook_says_so_and_writes_no_grades(course, tmp_path, capsys):
+    subs = tmp_path / "wrong_names"
+    (subs / "gus").mkdir(parents=True)
+    (subs / "gus" / "homework.ipynb").write_text("{}")
+    (course / "grades.csv").unlink(missing_ok=True)
+    with pytest.raises(SystemExit):
+        asg.main(["grade", str(course), str(subs)])
+    err = capsys.readouterr().err
+    assert "no submitted notebook" in err and STEM in err
+    assert not (course / "grades.csv").exists()
+
+
+def test_building_a_course_onto_a_file_says_so(tmp_path, capsys):
+    existing = tmp_path / "course.txt"
+    existing.write_text("notes")
+    with pytest.raises(SystemExit):
+        asg.main(["build", str(existing)])
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert existing.read_text() == "notes"

@@ -105,13 +105,15 @@ class GANTrainer(Trainer):
         return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device)
 
     def _draw_real(self, n: int) -> torch.Tensor:
-        """``sample_real(n, rng)``, checked: a float32 tensor (n, data_dim), or an error saying what to return."""
+        """``sample_real(n, rng)``, checked: a tensor (n, data_dim) of the models' dtype, or an error saying what to return."""
         x = self.sample_real(n, self.rng)
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"sample_real(n, generator) must return a torch tensor, got {type(x).__name__}: "
                             f"return torch.as_tensor(x, dtype=torch.float32)")
-        if x.dtype != torch.float32:
-            raise TypeError(f"sample_real returned dtype {x.dtype}; G and D compute in float32: return x.float()")
+        want = next(self.D.parameters()).dtype  # float32, unless the models were converted (.double())
+        if x.dtype != want:
+            raise TypeError(f"sample_real returned dtype {x.dtype}; G and D compute in {want}: "
+                            f"return x.to({want})")
         if tuple(x.shape) != (n, self.cfg.data_dim):
             raise ValueError(f"sample_real({n}, generator) returned shape {tuple(x.shape)}; it must return "
                              f"({n}, {self.cfg.data_dim}): exactly n rows of data_dim values")

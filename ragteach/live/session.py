@@ -81,6 +81,8 @@ def _interrupts_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
     if held and callable(previous):
         previous(signal.SIGINT, held[0])  # the handler that was there (KeyboardInterrupt in Jupyter)
+    elif held and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)  # the default: Ctrl-C ends the program
 
 
 def _metric(step: int, name: str, value: Any) -> float:
