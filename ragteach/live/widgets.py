@@ -145,7 +145,7 @@ class LiveView(W.VBox):
         else:
             self._run_here(n_steps, in_cell=True, reraise_interrupt=reraise_interrupt)
 
-    def _run_here(self, n_steps: int | None, in_cell: bool, reraise_interrupt: bool = False):
+    def _run_here(self, n_steps: int | None, in_cell: bool, reraise_interrupt: bool = False) -> None:
         pump = kernel_events(in_cell=in_cell)
         if pump is None and "ipykernel" in sys.modules:
             self.message.value = ("<span style='color:#b00'>This kernel cannot handle the controls while a "
@@ -162,7 +162,7 @@ class LiveView(W.VBox):
                 next_refresh = time.perf_counter() + self.interval
 
         try:
-            return run_here(self.session, n_steps, between, reraise_interrupt=reraise_interrupt)
+            run_here(self.session, n_steps, between, reraise_interrupt=reraise_interrupt)
         except Exception as exc:
             self.message.value = self._error_html(exc)
             raise
