@@ -287,14 +287,14 @@ def _train_in_workers(jobs: Mapping[str, dict[str, Any]], workers: int, progress
     """Train ``jobs`` in ``workers`` processes; put each job's runs into ``out`` as soon as it finishes."""
     import multiprocessing
 
-    from tqdm.auto import tqdm
+    from ragteach.config import progress as progress_bar
 
     n = min(workers, len(jobs))
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
     # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
     with ctx.Pool(n) as pool:
         done = pool.imap_unordered(_toy_runs_in_worker, list(jobs.items()))
-        for name, result in tqdm(done, total=len(jobs), disable=not progress, desc=f"{len(jobs)} jobs on {n} processes"):
+        for name, result in progress_bar(done, total=len(jobs), enabled=progress, desc=f"{len(jobs)} jobs on {n} processes"):
             out[name] = _runs_from_worker(jobs[name], result)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 from scipy import stats as scipy_stats
-from tqdm.auto import tqdm
+from ragteach.config import progress as progress_bar
 from ragteach.data.text import TextData
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
@@ -216,7 +216,7 @@ def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[s
     # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
     with ctx.Pool(min(workers, len(jobs))) as pool:
         done = pool.imap_unordered(_train_job_in_worker, [(i, data, cfg, p, steps, kw) for i, (p, kw) in enumerate(jobs)])
-        for i, result in tqdm(done, total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"):
+        for i, result in progress_bar(done, total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"):
             results[i] = result
     runs = []
     for (p, kw), res in zip(jobs, results):

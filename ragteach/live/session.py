@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 import torch
-from tqdm.auto import tqdm
+from ragteach.config import progress as progress_bar
 
 from ragteach.knobs import Knobs
 
@@ -286,7 +286,7 @@ class TrainingSession:
         bar = None
         try:  # from start() on: Ctrl-C at any point stops the thread it may have started
             self.start(n_steps)
-            bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=False)
+            bar = progress_bar(total=n_steps, desc=desc, enabled=progress, leave=False)
             while not self._finished.wait(0.1):
                 bar.n = self.step - first_step
                 if self.history:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from tqdm.auto import tqdm
+from ragteach.config import progress as progress_bar
 
 from ragteach.data.countries import (KnowledgeBase, Question, load_kb, split_countries, split_questions,
                                      two_doc_questions)
@@ -130,4 +130,4 @@ def two_doc_runs(setup: Setup, seeds: Sequence[int], steps: int, workers: int = 
     if workers == 1:
         return [_two_doc_job(job) for job in jobs]
     with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-        return list(tqdm(pool.imap(_two_doc_job, jobs), total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"))
+        return list(progress_bar(pool.imap(_two_doc_job, jobs), total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"))
