@@ -7,7 +7,7 @@ API) in a 1,280 x 900 window, waits for MathJax, and reports:
 - formulas left as raw TeX: a `$` or a TeX command in the text outside MathJax's output and outside code;
 - an output box or table cut off: its content is wider than the box that shows it;
 - progress bars: more than one progress line in a cell's output, or one that does not end at N/N;
-- a live widget's snapshot with no preview image, or with an image that did not load.
+- a live widget's snapshot with no preview (an image or a captured output), or with an image that did not load.
 
 Screenshots of each page's top go to artifacts/site/. Exit status 1 with the list of problems otherwise.
 ``python book/check_rendering.py [page.html ...]`` checks only the pages named (paths relative to the site).
@@ -67,7 +67,8 @@ PAGE_CHECKS = r"""
   }
   for (const note of document.querySelectorAll('.ragteach-widget-note')) {
     const imgs = [...note.querySelectorAll('img')];
-    if (!imgs.length) problems.push(`a live widget's snapshot has no preview: "${note.textContent.trim().slice(200, 280)}"`);
+    const outputs = [...note.querySelectorAll('.ragteach-widget-output')].filter(o => o.textContent.trim());
+    if (!imgs.length && !outputs.length) problems.push(`a live widget's snapshot has no preview: "${note.textContent.trim().slice(200, 280)}"`);
     for (const img of imgs) if (!img.complete || img.naturalWidth === 0) problems.push('a widget preview image did not load');
   }
   return problems;

@@ -117,3 +117,17 @@ def test_a_widget_snapshot_shows_the_figure_an_output_widget_captured():
     assert '<img alt="widget output"' in page and "data:image/png;base64,iVBORw0KGgo=" in page
     state["o"]["state"]["outputs"] = []
     assert "<img" not in static_widgets.snapshot_html(state, "box")
+
+
+def test_a_widget_snapshot_renders_the_markdown_an_output_widget_captured():
+    import static_widgets
+
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_t", "IPY_MODEL_o"]}},
+        "t": {"model_name": "TextModel", "state": {"description": "question", "value": "Where?"}},
+        "o": {"model_name": "OutputModel", "state": {"outputs": [
+            {"output_type": "display_data", "data": {"text/markdown": "**Paris**\n\n| doc | p |\n|---|---|\n| 3 | 0.9 |"}}]}},
+    }
+    page = static_widgets.snapshot_html(state, "box")
+    assert "Controls: question: <code>Where?</code>" in page
+    assert '<div class="ragteach-widget-output"><p><strong>Paris</strong></p>' in page and "<td>0.9</td>" in page

@@ -40,6 +40,11 @@ def _output_html(output: dict[str, Any]) -> str:
                 f'src="data:image/png;base64,{str(data["image/png"]).strip()}"/>')
     if "text/html" in data:
         return "".join(data["text/html"]) if isinstance(data["text/html"], list) else str(data["text/html"])
+    if "text/markdown" in data:
+        from markdown_it import MarkdownIt
+
+        text = data["text/markdown"]
+        return MarkdownIt("commonmark").enable("table").render("".join(text) if isinstance(text, list) else text)
     text = data.get("text/plain") if data else output.get("text")
     if text:
         return f"<pre>{html.escape(''.join(text) if isinstance(text, list) else str(text))}</pre>"
@@ -74,7 +79,8 @@ def snapshot_html(state: dict[str, Any], model_id: str) -> str:
         if name == "LabelModel":
             return f"<span style='margin-right:0.5em'>{html.escape(str(s['value']))}</span>" if s.get("value") else ""
         if name == "OutputModel":  # e.g. ipywidgets.interactive's figure: the outputs the executor captured
-            return "".join(_output_html(o) for o in s.get("outputs") or [])
+            inner = "".join(_output_html(o) for o in s.get("outputs") or [])
+            return f'<div class="ragteach-widget-output">{inner}</div>' if inner else ""
         if name in ("FloatProgressModel", "IntProgressModel"):
             return (f"<progress value='{s.get('value', 0)}' max='{s.get('max', 100)}' "
                     f"style='margin-right:0.5em'></progress>")
