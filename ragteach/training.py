@@ -27,21 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Iterator, Mapping
 
 import torch
 import torch.nn as nn
 
 Metrics = dict[str, float]
 STATE_FORMAT = "ragteach-trainer/1"
-
-
-class Steppable(Protocol):
-    """What a :class:`~ragteach.live.session.TrainingSession` drives: a step and checkpointable state."""
-
-    def __call__(self, knob_values: dict[str, Any]) -> Metrics: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -6,7 +6,6 @@ from ragteach.data.toy2d import grid, ring
 from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.models import toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs
-from ragteach.knobs import Knobs
 from ragteach.live.session import TrainingSession
 from ragteach.training import NonFiniteLossError
 
@@ -86,8 +85,15 @@ def test_clear_errors():
         BatchedGANTrainer(toy_config(4), ring().sample, [0], batch_size=30)
     with pytest.raises(ValueError, match="one per run"):
         BatchedGANTrainer(toy_config(), [ring().sample] * 2, [0, 1, 2], batch_size=32)
-    with pytest.raises(IndexError):
-        BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32).generator(1)
+    with pytest.raises(ValueError, match="g_loss must be one of .*got 'hinge'"):
+        BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32, g_loss="hinge")
+    one = BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32)
+    with pytest.raises(IndexError, match=r"run index must be in 0 \.\. 0, got 1"):
+        one.generator(1)
+    with pytest.raises(IndexError, match=r"run index must be in 0 \.\. 0, got -1"):
+        one.discriminator(-1)
     with pytest.raises(ValueError, match="distance term"):
-        BatchedGANTrainer(toy_config(), ring().sample, [0], batch_size=32)({**KNOBS, "lam": 0.1})
-    assert isinstance(gan_knobs(), Knobs)
+        one({**KNOBS, "lam": 0.1})
+    packed = BatchedGANTrainer(toy_config(4), ring().sample, [0], batch_size=32)
+    with pytest.raises(ValueError, match="multiple of pack=4 samples per run, got 6"):
+        packed.d_accuracy(torch.zeros(1, 6, 2), torch.zeros(1, 8, 2))

@@ -8,6 +8,7 @@ from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data
                                       noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                       stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
                                       train_toy_runs, wobble)
+from ragteach.metrics.modes import mode_stats
 from ragteach.stats import difference, format_interval, interval
 from ragteach.report import markdown_table
 
@@ -36,7 +37,14 @@ def test_runs_trained_together_follow_the_same_recipe_and_score_each_run():
     assert lrs[:30] == [1e-3] * 30 and lrs[30:] == [1e-4] * 10
     assert runs[2].sample(100).shape == (100, 2)
     assert not torch.equal(runs[0].sample(100), runs[1].sample(100))
-    assert max(runs[2].modes) > 1 or max(runs[0].modes) > 1   # scored against its own mixture
+    # each run is scored against its own mixture: re-scoring its final samples gives its final score,
+    # and scoring them against the other mixture gives another (so a mix-up would show)
+    mixtures = [ring(), grid()]
+    for i, r in enumerate(runs):
+        x = r.sample(2500)
+        own, other = mode_stats(x, mixtures[i // 2]), mode_stats(x, mixtures[1 - i // 2])
+        assert (r.modes[-1], r.high_quality[-1]) == (own.modes_captured, own.high_quality), r.mixture
+        assert (own.modes_captured, own.high_quality) != (other.modes_captured, other.high_quality)
 
 
 def test_wobble_counts_lost_coverage_not_learning_progress():

@@ -5,8 +5,9 @@ import torch
 
 from ragteach.gpt.bench import count_flops
 from ragteach.gpt.dynamics import simulate_dynamics
-from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings, activation_knobs
+from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings, activation_knob_list
 from ragteach.gpt.sparse_mlp import RandomActivationMLP, masked_mlp, structured_mlp, topk_mlp
+from ragteach.knobs import Knobs
 
 
 def _weights(C=16, H=64, seed=0):
@@ -26,7 +27,7 @@ def test_bad_settings_are_refused_with_what_to_change():
         ActivationSettings(lam=1.2)
     with pytest.raises(ValueError, match="impl must be one of"):
         ActivationSettings(impl="sparse")
-    knobs = activation_knobs()
+    knobs = Knobs.of(*activation_knob_list())
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got 1.5"):
         knobs["p"] = 1.5
     assert knobs["p"] == 1.0

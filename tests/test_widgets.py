@@ -158,9 +158,9 @@ def test_start_while_running_speaks_of_buttons(view):
 
 
 def test_knobs_that_do_nothing_now_are_hidden():
-    from ragteach.gpt.random_activation import activation_knobs
+    from ragteach.gpt.random_activation import activation_knob_list
 
-    session = TrainingSession(lambda k: {"loss": 1.0}, activation_knobs())
+    session = TrainingSession(lambda k: {"loss": 1.0}, Knobs.of(*activation_knob_list()))
     v = LiveView(session)
     assert v.controls["alpha"].layout.display == "none" and v.controls["p"].layout.display == ""
     v.controls["source"].value = "beta"

@@ -698,36 +698,3 @@ def digit_scores(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_hel
     return {"confident %": 100 * s.confident_rate, "classes": float(s.classes_covered),
             "diversity / real": diversity(samples) / real_diversity,
             "copying": copying_score(samples, x_train, x_held_out)}
-
-
-def run_digits(method: str, x_train: torch.Tensor, x_held_out: torch.Tensor, judge: Any, steps: int,
-               seed: int = 0, real_diversity: float = 1.0,
-               progress: bool = False) -> tuple[dict[str, Any], GANTrainer]:
-    """Train one method of :func:`digits_methods` for ``steps`` steps; score 1,000 samples.
-    Returns the table row and the trained trainer."""
-    kw = dict(digits_methods()[method])
-    trainer, session = digits_gan(x_train, seed=seed, **kw)
-    started = time.perf_counter()
-    session.run(steps, progress=progress, desc=method, reraise_interrupt=True)
-    seconds = time.perf_counter() - started
-    scores = digit_scores(trainer.sample(1000), judge, x_train, x_held_out, real_diversity)
-    row = {"method": method, "train images": len(x_train), "seed": seed, **scores, "seconds": seconds}
-    return row, trainer
-
-
-def mean_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str], by: Sequence[str]) -> list[dict[str, Any]]:
-    """Average ``keys`` over rows that share the ``by`` columns (e.g. over seeds), as 'mean ± std'."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r[b] for b in by), []).append(r)
-    out = []
-    for key, rs in groups.items():
-        row = dict(zip(by, key))
-        for k in keys:
-            vals = [r[k] for r in rs]
-            row[k] = (f"{statistics.mean(vals):.2f} ± {statistics.stdev(vals):.2f}" if len(vals) > 1
-                      else f"{vals[0]:.2f}")
-            row[k + "_mean"] = statistics.mean(vals)
-            row[k + "_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        out.append(row)
-    return out

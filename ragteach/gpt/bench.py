@@ -203,23 +203,23 @@ def model_rows(cfg: GPTConfig, batch_size: int = 16, ps: Sequence[float] = (1.0,
     return rows
 
 
-def attention_flop_share(cfg: GPTConfig) -> float:
-    """Fraction of a dense forward's FLOPs spent in the attention layers (projections and QKᵀ, ·V)."""
+def _flop_share(cfg: GPTConfig, part_off: dict[str, float]) -> float:
+    """(F_dense − F_off) / F_dense: the share of a dense forward's FLOPs F that a part takes, F_off counted
+    with that part switched off by ``part_off`` (``{"p": 0.0}``: no MLP units, ``{"p_head": 0.0}``: no heads)."""
     x = torch.zeros(1, cfg.block_size, dtype=torch.long)
     torch.manual_seed(0)
-    dense = GPT(cfg, ActivationSettings(p_head=1.0, impl="structured"))
-    noattn = GPT(cfg, ActivationSettings(p_head=0.0, impl="structured"))
+    dense = GPT(cfg, ActivationSettings(impl="structured"))        # p = p_head = 1: every unit and head
+    off = GPT(cfg, ActivationSettings(**part_off, impl="structured"))
     with torch.no_grad():
-        total, rest = count_flops(lambda: dense(x)), count_flops(lambda: noattn(x))
+        total, rest = count_flops(lambda: dense(x)), count_flops(lambda: off(x))
     return (total - rest) / total
+
+
+def attention_flop_share(cfg: GPTConfig) -> float:
+    """Fraction of a dense forward's FLOPs spent in the attention layers (projections and QKᵀ, ·V)."""
+    return _flop_share(cfg, {"p_head": 0.0})
 
 
 def mlp_flop_share(cfg: GPTConfig) -> float:
     """Fraction of a dense forward's FLOPs spent in the MLPs (bounds the whole-model saving: Amdahl)."""
-    x = torch.zeros(1, cfg.block_size, dtype=torch.long)
-    torch.manual_seed(0)
-    dense = GPT(cfg, ActivationSettings(p=1.0, impl="structured"))
-    nomlp = GPT(cfg, ActivationSettings(p=0.0, impl="structured"))
-    with torch.no_grad():
-        total, rest = count_flops(lambda: dense(x)), count_flops(lambda: nomlp(x))
-    return (total - rest) / total
+    return _flop_share(cfg, {"p": 0.0})

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ragteach.knobs import Knob, Knobs
+from ragteach.knobs import Knob
 
 SOURCES = ("fixed", "beta")
 PHASES = ("train", "generate", "both")
@@ -60,10 +60,6 @@ def activation_knob_list(p: float = 1.0, source: str = "fixed", lam: float = 1.0
         Knob("impl", impl, kind="choice", choices=IMPLS, description="implementation"),
         Knob("p_head", p_head, low=0.0, high=1.0, description="attention heads kept with probability"),
     ]
-
-
-def activation_knobs(**values: Any) -> Knobs:
-    return Knobs.of(*activation_knob_list(**values))
 
 
 _CHECKS = {k.name: k for k in activation_knob_list()}

@@ -35,8 +35,7 @@ import torch
 from ragteach.config import progress as progress_bar
 
 from ragteach.knobs import Knobs
-
-Metrics = dict[str, float]
+from ragteach.training import Metrics
 
 
 class Stateful(Protocol):

@@ -191,19 +191,6 @@ def query_latency_ms(index: ANNIndex, queries: np.ndarray, k: int = 10, threads:
     return 1000 * float(np.median(times))
 
 
-def tradeoff(index: ANNIndex, queries: np.ndarray, exact_ids: np.ndarray, knob: str, values: Sequence[int],
-             k: int = 10) -> list[dict]:
-    """Recall@k against exact search and single-query latency for each setting of the search knob
-    (``ef_search`` or ``nprobe``): one row per value, the curve of the recall-vs-latency plot."""
-    rows = []
-    for v in values:
-        index.set_search(**{knob: v})
-        ids, _ = index.search(queries, k)
-        rows.append({"index": index.kind, knob: v, f"recall@{k}": recall_at_k(ids, exact_ids, k),
-                     "ms/query": query_latency_ms(index, queries, k)})
-    return rows
-
-
 class ANNRetriever(Retriever):
     """Dense retrieval through an approximate index, behind the common interface: ``encode(texts, docs)``
     maps texts to unit vectors (``docs=True`` for documents), ``kind`` and ``params`` go to
@@ -217,21 +204,6 @@ class ANNRetriever(Retriever):
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.encode, self.kind, self.params = encode, kind, params
         self.name = f"ann-{kind}"
-
-    @classmethod
-    def from_encoder(cls, doc_encoder, vocab, query_encoder=None, kind: str = "hnsw", **params) -> "ANNRetriever":
-        """The trained dual encoder of notebook 04 (``BagEncoder``s and their ``Vocab``); unknown words of
-        documents map to ``<unk>`` (the vocabulary is not grown, unlike ``DenseRetriever``)."""
-        import torch
-
-        from ragteach.retrieval.dense import encode_texts
-
-        q_enc = query_encoder if query_encoder is not None else doc_encoder
-
-        @torch.no_grad()
-        def encode(texts: list[str], docs: bool) -> np.ndarray:
-            return encode_texts(doc_encoder if docs else q_enc, vocab, texts, grow=False).numpy()
-        return cls(encode, kind, **params)
 
     def _index(self, docs: list[str]) -> None:
         self.doc_vectors = as_vectors(self.encode(docs, True), "document vectors")
