@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, longer_verdict, miss_rows, miss_verdict,
+from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
                                       noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                       stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
                                       train_toy_runs, wobble)
@@ -104,18 +104,6 @@ def test_markdown_table():
     assert text.splitlines() == ["| a | b |", "|---|---|", "| 1.23 | x\\|y |"]
     with pytest.raises(ValueError):
         markdown_table([])
-
-
-def test_longer_verdict_says_whether_the_budget_limited_the_table():
-    short = _runs("GAN", [20, 21, 20, 21], hq=0.5)
-    long_ = [ToyRun("GAN, longer", "grid", s, steps=[2, 4, 6], modes=[m] * 3, high_quality=[0.9] * 3)
-             for s, m in enumerate([24, 25, 24, 25])]
-    rose, flat = longer_verdict(short, long_), longer_verdict(short, short)
-    assert rose.startswith("same recipe, more steps: grid, 6 instead of 3 steps: modes rose") and "share rose" in rose
-    assert "did not change clearly" in flat and rose != flat
-    # the step counts are read per mixture: a longer-trained ring among the shorter runs does not enter the grid's
-    ring_runs = [ToyRun("GAN", "ring", s, steps=[5, 10], modes=[8, 8], high_quality=[0.9, 0.9]) for s in range(2)]
-    assert "grid, 6 instead of 3 steps" in longer_verdict(ring_runs + short, long_)
 
 
 def test_schedule_lowers_each_rate_from_its_own_start():
