@@ -6,17 +6,21 @@ that widget views became the static note + snapshot, that no Markdown table is l
 each page listed in ``PLOTLY_FIGURES`` draws at least that many interactive plotly figures with plotly.js embedded
 in the page (not fetched from a CDN, so the site works offline), and that each page with formulas loads MathJax
 from the site's own ``_static`` (book/_ext/offline_mathjax.py), which holds it, and that no page shows internal
-wording ("issue N", the quick-mode banner, NotImplementedError, a checker's "not yet"). Exit status 1 with a list of
-problems otherwise.
+wording ("issue N", the quick-mode banner, NotImplementedError, a checker's "not yet"), and that each page's core path
+(its prose outside the collapsed "under the hood" sections, book/_ext/under_the_hood.py) stays within
+``CORE_WORDS`` words. Exit status 1 with a list of problems otherwise.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "book" / "_build" / "html"
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from under_the_hood import HEADING, core_markdown, is_hood_title  # noqa: E402  (the rule the site's dropdowns follow)
 
 # Pages that must show interactive plotly figures: notebook stem -> at least this many figures on its page.
 # When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
@@ -93,15 +97,21 @@ def internal_word_problems(name: str, html: str) -> list[str]:
 WORDS_PER_MINUTE = 200  # a careful reading of technical prose
 
 
-def prose_words(notebook: Path) -> int:
-    """Words of prose a reader reads in a notebook: its Markdown cells, without formulas, code spans, links' targets
-    and HTML tags."""
-    import json
+CORE_WORDS = 1800  # about 1,500 words, 30 minutes of reading beside the code and its outputs
 
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    text = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>", " ", text, flags=re.S)
+
+def words(markdown: str) -> int:
+    """Words a reader reads in Markdown: without formulas, code spans, links' targets and HTML tags."""
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>", " ", markdown, flags=re.S)
     return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
+
+
+def prose_words(notebook: Path, core_only: bool = False) -> int:
+    """Words of prose in a notebook's Markdown cells; with ``core_only``, outside its "under the hood" sections."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    if core_only:
+        return words(" ".join(core_markdown(cells)))
+    return words(" ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"))
 
 
 def main() -> int:
@@ -137,8 +147,18 @@ def main() -> int:
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
         problems += math_problems(nb.name, text)
         problems += internal_word_problems(nb.name, text)
-        words = prose_words(nb)
-        print(f"{page.relative_to(ROOT)}: {words} words of prose (~{round(words / WORDS_PER_MINUTE)} min), "
+        hoods = len([m for m in HEADING.finditer(" ".join("".join(c["source"]) for c in json.loads(source)["cells"]
+                                                             if c["cell_type"] == "markdown"))
+                     if is_hood_title(m.group(2))])
+        blocks = text.count('<details class="ragteach-hood">')
+        if blocks != hoods:
+            problems.append(f"{nb.name}: {hoods} 'Under the hood' sections, but {blocks} collapsed blocks on its page")
+        total, core = prose_words(nb), prose_words(nb, core_only=True)
+        if core > CORE_WORDS:
+            problems.append(f"{nb.name}: its core path has {core} words of prose (at most {CORE_WORDS}); move details "
+                            "into a collapsed '### Under the hood: ...' section")
+        print(f"{page.relative_to(ROOT)}: {core} words on the core path (~{round(core / WORDS_PER_MINUTE)} min), "
+              f"{total} with the under-the-hood sections, "
               f"{images} images, {plotly_figures(text)} plotly figures, {text.count(MATH_SPAN)} formulas, "
               f"{len(text) // 1024} KiB")
     for page in sorted((HTML / "teachers").glob("*.html")) + [HTML / "intro.html"]:
