@@ -2,6 +2,7 @@
 book), and measured sentences as a wrapped bulleted list."""
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any, Sequence
 
@@ -26,3 +27,12 @@ def _cell(value: Any) -> str:
 def bullets(sentences: Sequence[str], width: int = 80) -> str:
     """Sentences as a bulleted list wrapped at ``width`` characters: 80 fit the website's output column."""
     return "\n".join(textwrap.fill(s, width, initial_indent="• ", subsequent_indent="  ") for s in sentences)
+
+
+#: A takeaway under a table is read at a glance: at most this many words (numbers and symbols do not count).
+TAKEAWAY_WORDS = 25
+
+
+def words(text: str) -> int:
+    """Words a reader reads in ``text``: runs of letters (numbers, ± and % are not words)."""
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))

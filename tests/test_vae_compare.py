@@ -87,6 +87,8 @@ def test_likelihood_verdicts_follow_the_measurements():
     assert "uniform noise scores lower than real digits" in close[1]
     assert "mirrored digits score lower than real digits" in close[2]
     assert "50 %" in close[0] and "0.60" in close[0]
+    from ragteach.report import TAKEAWAY_WORDS, words
+    assert max(words(v) for v in close + far) <= TAKEAWAY_WORDS
     rows = C.likelihood_rows(close_runs)
     assert [r["images"] for r in rows] == ["real digits", "mirrored digits", "uniform noise"]
     assert rows[0]["VAE: ELBO (nats)"].startswith("-30.0 ± ")

@@ -501,25 +501,24 @@ def stability_verdict(plain: Sequence[ToyRun], randomized: Sequence[ToyRun]) -> 
     signs = [-d_wob.sign, d_modes.sign, d_hq.sign]            # +1 = better for randomized training
     word = ("mixed" if 1 in signs and -1 in signs else "holds" if 1 in signs
             else "does not hold" if -1 in signs else "inconclusive")
-    reason = (f"randomized vs plain over {len(randomized)} and {len(plain)} seeds: wobble "
-              f"{_word(d_wob.sign, 'higher', 'lower')} ({d_wob}), final modes "
-              f"{_word(d_modes.sign, 'higher', 'lower')} ({d_modes}), high-quality share "
-              f"{_word(d_hq.sign, 'higher', 'lower')} ({d_hq} points)")
+    reason = (f"randomized − plain, {len(randomized)} vs {len(plain)} seeds: wobble {d_wob}, modes {d_modes}, "
+              f"high quality {d_hq} points")
+    if word == "inconclusive":
+        reason += "; smaller differences than these ± cannot be told apart"
     return Verdict(word, reason)
 
 
 def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str = "PacGAN4",
                     base_name: str = "the GAN") -> str:
     """One sentence comparing packed runs (``pac``) with the runs ``base_name`` names (``gan``, plain by default)
-    on one mixture, from the intervals of the differences."""
+    on one mixture: final modes and high-quality share, each "more"/"fewer" (or "higher"/"lower") only when the
+    95 % interval of the difference excludes 0."""
     (gm, gh), (pm, ph) = _final(gan), _final(pac)
     d_modes, d_hq = difference(gm, pm), difference(gh, ph)
     mixture = gan[0].mixture if gan else "?"
-    modes = _word(d_modes.sign, "more modes than", "fewer modes than", "no clearly different number of modes from")
-    hq = _word(d_hq.sign, "a higher", "a lower", "no clearly different")
-    return (f"{mixture}: {pac_name} captured {modes} {base_name} ({format_interval(pm)} vs {format_interval(gm)}, "
-            f"difference {d_modes}) and had {hq} high-quality share ({format_interval(ph)} % vs "
-            f"{format_interval(gh)} %, difference {d_hq} points), {len(pac)} and {len(gan)} seeds.")
+    return (f"{pac_name} vs {base_name} ({mixture}, {len(pac)} and {len(gan)} seeds): modes {format_interval(pm)} vs "
+            f"{format_interval(gm)}, {_word(d_modes.sign, 'more', 'fewer')}; high quality {format_interval(ph)} vs "
+            f"{format_interval(gh)} %, {_word(d_hq.sign, 'higher', 'lower')}.")
 
 
 def collapse_verdict(collapsing: Sequence[ToyRun], cured: Sequence[ToyRun], n_modes: int) -> str:
@@ -559,15 +558,14 @@ def discriminator_verdict(runs: Sequence[ToyRun], margin: float = CHANCE_BAND) -
     acc = [late_d_accuracy(r) for r in runs]
     mean, half = interval(acc)
     if 50 - margin <= mean - half and mean + half <= 50 + margin:
-        word = f"at chance (within 50 ± {margin:g} %)"
+        word = "at chance"
     elif mean - half > 50 + margin:
         word = "above chance"
     else:
-        word = "inconclusive (the interval crosses the chance band)"
+        word = f"inconclusive (crosses 50 ± {margin:g} %)"
     _, hq = _final(runs)
-    return (f"{runs[0].method} on the {runs[0].mixture}: D's accuracy on fresh real and generated samples over the "
-            f"second half of training {format_interval(acc)} % over {len(runs)} seeds: {word}; "
-            f"G's high-quality share at the end {format_interval(hq)} %.")
+    return (f"{runs[0].method} on the {runs[0].mixture}: D's late accuracy {format_interval(acc)} % is {word}; "
+            f"G's high-quality share {format_interval(hq)} %.")
 
 
 def target_verdict(runs: Sequence[ToyRun], min_modes: float, min_hq: float) -> str:

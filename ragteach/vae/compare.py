@@ -266,11 +266,10 @@ def likelihood_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> li
     top = lambda case: [r[case]["judge: mean top class probability"] for r in runs]  # noqa: E731
     real, mirrored, noise = elbo("real digits"), elbo("mirrored digits"), elbo("uniform noise")
     share = lambda case: [r[case]["judge: share ≥ 0.9"] for r in runs]  # noqa: E731
-    out = [f"The judge (one classifier, the same for every seed) gives uniform noise a mean top p(y|x) of "
-           f"{statistics.fmean(top('uniform noise')):.2f} and p ≥ 0.9 to {100 * statistics.fmean(share('uniform noise')):.0f} % "
-           f"of the noise images (real digits: {statistics.fmean(top('real digits')):.2f} and "
-           f"{100 * statistics.fmean(share('real digits')):.0f} %): p(y|x) sums to 1 over the 10 classes whatever the "
-           "image, so it cannot say that an image is no digit.",
+    out = [f"The judge gives uniform noise a mean top class probability of {statistics.fmean(top('uniform noise')):.2f} "
+           f"(real digits {statistics.fmean(top('real digits')):.2f}) and p ≥ 0.9 to "
+           f"{100 * statistics.fmean(share('uniform noise')):.0f} % ({100 * statistics.fmean(share('real digits')):.0f} %): "
+           "it cannot say an image is no digit.",
            compare_sentence("ELBO per image", "uniform noise", noise, "real digits", real, " nats",
                             "scores higher", "scores lower")]
     gap = statistics.fmean(real) - statistics.fmean(noise)
@@ -280,6 +279,6 @@ def likelihood_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> li
                                 "score higher", "score lower"))
     if gap > 0 and math.isfinite(share):
         out.append(f"Mirrored digits lie {100 * share:.0f} % of the way from real digits down to noise: "
-                   + ("closer to real digits than to noise, although the model never saw a mirrored digit."
+                   + ("closer to real digits than to noise, though the model never saw one."
                       if share < 0.5 else "closer to noise than to real digits."))
     return out
