@@ -9,6 +9,8 @@ API) in a 1,280 x 900 window, waits for MathJax, and reports:
 - progress bars: more than one progress line in a cell's output, or one that does not end at N/N;
 - a live widget's snapshot with no preview (an image or a captured output), or with an image that did not load.
 
+The collapsed "under the hood" sections (book/_ext/under_the_hood.py) are opened first, so they are checked too.
+
 Screenshots of each page's top go to artifacts/site/. Exit status 1 with the list of problems otherwise.
 ``python book/check_rendering.py [page.html ...]`` checks only the pages named (paths relative to the site).
 """
@@ -106,6 +108,8 @@ def check_pages(urls: dict[str, str], shots: Path | None = SHOTS) -> list[str]:
         for name, url in urls.items():
             page.goto(url, wait_until="load")
             page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+            # the collapsed "under the hood" sections are read too: open them, so that their boxes have a size
+            page.evaluate("() => document.querySelectorAll('details.ragteach-hood').forEach(d => { d.open = true; })")
             found = page.evaluate(PAGE_CHECKS)
             problems += [f"{name}: {p}" for p in found]
             if shots is not None:

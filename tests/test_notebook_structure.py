@@ -66,3 +66,11 @@ def test_hood_headings_open_collapsed_in_jupyterlab_and_hold_no_live_view(notebo
     hidden_code = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and f"<<{i}>>" not in core]
     live = [i for i in hidden_code if "LiveView(" in "".join(cells[i]["source"])]
     assert not live, f"cells {live} show a live view inside a collapsed section: move it to the core path"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_a_unique_id(notebook):
+    """nbformat 4.5 wants an id on every cell (a missing one is a validation warning, later an error)."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    ids = [c.get("id") for c in nb["cells"]]
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5) and None not in ids and len(set(ids)) == len(ids)
