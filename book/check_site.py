@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "book" / "_build" / "html"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from under_the_hood import HEADING, core_markdown, is_hood_title  # noqa: E402  (the rule the site's dropdowns follow)
+from under_the_hood import core_markdown, hood_headings  # noqa: E402  (the rule the site's dropdowns follow)
 
 # Pages that must show interactive plotly figures: notebook stem -> at least this many figures on its page.
 # When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
@@ -147,9 +147,7 @@ def main() -> int:
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
         problems += math_problems(nb.name, text)
         problems += internal_word_problems(nb.name, text)
-        hoods = len([m for m in HEADING.finditer(" ".join("".join(c["source"]) for c in json.loads(source)["cells"]
-                                                             if c["cell_type"] == "markdown"))
-                     if is_hood_title(m.group(2))])
+        hoods = len(hood_headings(json.loads(source)["cells"]))
         blocks = text.count('<details class="ragteach-hood">')
         if blocks != hoods:
             problems.append(f"{nb.name}: {hoods} 'Under the hood' sections, but {blocks} collapsed blocks on its page")

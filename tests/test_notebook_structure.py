@@ -12,7 +12,7 @@ from docutils.core import publish_doctree
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from under_the_hood import HEADING, collapse_hood_sections, core_markdown, is_hood_title  # noqa: E402
+from under_the_hood import HEADING, collapse_hood_sections, core_markdown, hood_headings, is_hood_title  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -35,6 +35,12 @@ def test_core_markdown_leaves_out_a_hood_section_up_to_the_next_heading_of_its_l
              _code("x = 1"), _md("still hidden"), _md("### Exercise\nshown"), _md("## 2. Under the hood: y\nh"),
              _md("# End\nshown")]
     assert core_markdown(cells) == ["# T\nintro", "## 1. A\ntext a\n", "", "### Exercise\nshown", "", "# End\nshown"]
+
+
+def test_hood_headings_counts_a_heading_that_opens_a_cell():
+    cells = [_md("## 1. A\ntext"), _md("### Under the hood: x\nhidden"), _code("### Under the hood: not markdown"),
+             _md("text\n## 2. Under the hood: y")]
+    assert hood_headings(cells) == ["Under the hood: x", "2. Under the hood: y"]
 
 
 def test_a_hood_section_on_the_site_is_a_closed_details_block_after_its_title():

@@ -49,6 +49,12 @@ def core_markdown(cells: list[dict]) -> list[str]:
     return core
 
 
+def hood_headings(cells: list[dict]) -> list[str]:
+    """The titles of a notebook's "under the hood" headings, in order (each becomes one <details> on the site)."""
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return [m.group(2) for m in HEADING.finditer(text) if is_hood_title(m.group(2))]
+
+
 def collapse_hood_sections(app, doctree: nodes.document) -> None:
     styled = False
     for section in list(doctree.findall(nodes.section)):
