@@ -22,6 +22,8 @@ HTML = ROOT / "book" / "_build" / "html"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from under_the_hood import core_markdown, hood_headings  # noqa: E402  (the rule the site's dropdowns follow)
 
+from ragteach.report import words as report_words  # noqa: E402  (one definition of a word, shared with takeaways)
+
 # Pages that must show interactive plotly figures: notebook stem -> at least this many figures on its page.
 # When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
 # training; 04: the question/document embedding map).
@@ -102,8 +104,7 @@ CORE_WORDS = 1800  # about 1,500 words, 30 minutes of reading beside the code an
 
 def words(markdown: str) -> int:
     """Words a reader reads in Markdown: without formulas, code spans, links' targets and HTML tags."""
-    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>", " ", markdown, flags=re.S)
-    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
+    return report_words(re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>", " ", markdown, flags=re.S))
 
 
 def prose_words(notebook: Path, core_only: bool = False) -> int:

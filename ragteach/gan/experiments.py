@@ -615,7 +615,8 @@ def little_data_verdict(n_train: int, fake_confident: float, real_confident: flo
 # PacGAN paper (Lin et al. 2018), Table 1: mean over 10 runs, 400 epochs of 100,000 points each.
 #: Notebook 01's recipe for the toy GAN, also notebook 06's (chosen on tuning seeds by benchmarks/toy_gan_recipes.py,
 #: row "notebook 01"): lr 1e-3, falling geometrically to 1e-5 over the last 25 % of 5,000 steps; Adam betas (0.5, 0.9);
-#: D judges 128 examples per step (notebook 01 trains the ring a fifth longer). Pass it to train_toy_runs with ``cfg=toy_config(pack, TOY_D_HIDDEN)``.
+#: D judges 128 examples per step (notebook 01 trains the ring a fifth longer). Pass it to train_toy_runs with
+#: ``cfg=toy_config(pack, TOY_D_HIDDEN)``.
 TOY_RECIPE: dict[str, Any] = dict(steps=5000, batch_size=128, lr_g=1e-3, lr_d=1e-3, sharpen_lr=1e-5,
                                   sharpen_fraction=0.25, lr_decay="exp", betas=(0.5, 0.9))
 TOY_D_HIDDEN = (256, 256)   # D's hidden layers in that recipe (G keeps three of 128)
