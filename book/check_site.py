@@ -22,7 +22,7 @@ HTML = ROOT / "book" / "_build" / "html"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from under_the_hood import core_markdown, hood_headings  # noqa: E402  (the rule the site's dropdowns follow)
 
-from ragteach.report import words as report_words  # noqa: E402  (one definition of a word, shared with takeaways)
+from ragteach.report import TAKEAWAY_WORDS, words as report_words  # noqa: E402  (one definition of a word, shared with takeaways)
 
 # Pages that must show interactive plotly figures: notebook stem -> at least this many figures on its page.
 # When a notebook gains a plotly figure, add it here (issue 14 plans 01: mode coverage and high-quality share over
@@ -96,6 +96,26 @@ def internal_word_problems(name: str, html: str) -> list[str]:
             for m in INTERNAL_WORDS.finditer(text)]
 
 
+def takeaways(html: str) -> list[str]:
+    """Every printed ``Takeaway: ...`` on a page (ragteach.report.takeaway wraps one onto indented lines)."""
+    from bs4 import BeautifulSoup
+
+    found = []
+    for pre in BeautifulSoup(html, "html.parser").select("div.cell_output pre"):
+        lines = pre.get_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Takeaway:"):
+                end = next((j for j, ln in enumerate(lines[i + 1:]) if not ln.startswith("  ")), len(lines) - i - 1)
+                found.append(" ".join([line] + [ln.strip() for ln in lines[i + 1:i + 1 + end]]))
+    return found
+
+
+def takeaway_problems(name: str, html: str) -> list[str]:
+    """Each takeaway longer than ragteach.report.TAKEAWAY_WORDS words (numbers do not count)."""
+    return [f"{name}: a takeaway has {report_words(t) - 1} words (at most {TAKEAWAY_WORDS}): {t[:120]!r}"
+            for t in takeaways(html) if report_words(t) - 1 > TAKEAWAY_WORDS]
+
+
 WORDS_PER_MINUTE = 200  # a careful reading of technical prose
 
 
@@ -148,6 +168,7 @@ def main() -> int:
         problems += plotly_problems(nb.name, text, PLOTLY_FIGURES.get(nb.stem, 0))
         problems += math_problems(nb.name, text)
         problems += internal_word_problems(nb.name, text)
+        problems += takeaway_problems(nb.name, text)
         hoods = len(hood_headings(json.loads(source)["cells"]))
         blocks = text.count('<details class="ragteach-hood">')
         if blocks != hoods:

@@ -43,6 +43,13 @@ def by_mode(full: T, quick: T) -> T:
     return quick if quick_mode() else full
 
 
+def mode_line() -> str:
+    """The words "full mode", or in quick mode a warning that the numbers which follow are not results. Cells print it
+    beside a table, so a quick-mode table can never be mistaken for a result."""
+    return ("QUICK MODE — a smoke test for CI with tiny budgets: the numbers below are NOT results"
+            if quick_mode() else "full mode")
+
+
 def run_banner() -> str:
     """One line saying what produced the numbers that follow: the mode, the machine, the versions, the date.
     Every notebook prints it first, so a page of the website says how it was made."""
@@ -53,8 +60,6 @@ def run_banner() -> str:
 
     import ragteach
 
-    mode = ("QUICK MODE — a smoke test for CI with tiny budgets: the numbers below are NOT results"
-            if quick_mode() else "full mode")
-    return (f"{mode} · {os.cpu_count()} CPU cores ({platform.machine()} {platform.system()}) · "
+    return (f"{mode_line()} · {os.cpu_count()} CPU cores ({platform.machine()} {platform.system()}) · "
             f"torch {torch.__version__} on {torch.get_num_threads()} threads · ragteach {ragteach.__version__} · "
             f"run on {datetime.date.today().isoformat()}")

@@ -36,3 +36,9 @@ TAKEAWAY_WORDS = 25
 def words(text: str) -> int:
     """Words a reader reads in ``text``: runs of letters (numbers, ± and % are not words)."""
     return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
+
+
+def takeaway(text: str) -> str:
+    """``Takeaway: <text>``, wrapped to the website's output column: the one line a reader keeps from a table.
+    ``book/check_site.py`` checks that every takeaway on the site has at most :data:`TAKEAWAY_WORDS` words."""
+    return textwrap.fill(f"Takeaway: {text}", 80, subsequent_indent="  ")

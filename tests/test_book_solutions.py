@@ -88,6 +88,24 @@ def test_site_check_finds_internal_words_in_prose_and_outputs_but_not_in_code():
     assert cs.internal_word_problems("01", "<article><p>the tissue 3 cells</p></article>") == []
 
 
+def test_site_check_counts_the_words_of_each_wrapped_takeaway():
+    import importlib.util
+
+    from ragteach.report import TAKEAWAY_WORDS, takeaway
+
+    spec = importlib.util.spec_from_file_location("check_site", Path(__file__).resolve().parents[1] / "book"
+                                                  / "check_site.py")
+    cs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cs)
+    short = takeaway("the GAN covers 7.8 of 8 modes; PacGAN4 covers 8.0.")
+    long = takeaway(" ".join(["word"] * (TAKEAWAY_WORDS + 1)))
+    assert "\n  " in long   # wrapped onto an indented second line, which still counts
+    page = f"<div class='cell_output'><pre>table above\n{short}\nnext line\n{long}\n</pre></div>"
+    assert cs.takeaways(page)[0] == short
+    problems = cs.takeaway_problems("01", page)
+    assert len(problems) == 1 and f"{TAKEAWAY_WORDS + 1} words" in problems[0]
+
+
 def test_in_site_mode_an_unwritten_exercise_shows_its_reference_passing(monkeypatch, capsys):
     ex = all_exercises()["d_loss"]
 
