@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from itertools import takewhile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,15 +106,16 @@ def takeaways(html: str) -> list[str]:
         lines = pre.get_text().splitlines()
         for i, line in enumerate(lines):
             if line.startswith("Takeaway:"):
-                end = next((j for j, ln in enumerate(lines[i + 1:]) if not ln.startswith("  ")), len(lines) - i - 1)
-                found.append(" ".join([line] + [ln.strip() for ln in lines[i + 1:i + 1 + end]]))
+                wrapped = takewhile(lambda ln: ln.startswith("  "), lines[i + 1:])
+                found.append(" ".join([line] + [ln.strip() for ln in wrapped]))
     return found
 
 
 def takeaway_problems(name: str, html: str) -> list[str]:
     """Each takeaway longer than ragteach.report.TAKEAWAY_WORDS words (numbers do not count)."""
-    return [f"{name}: a takeaway has {report_words(t) - 1} words (at most {TAKEAWAY_WORDS}): {t[:120]!r}"
-            for t in takeaways(html) if report_words(t) - 1 > TAKEAWAY_WORDS]
+    counted = [(report_words(t.removeprefix("Takeaway:")), t) for t in takeaways(html)]
+    return [f"{name}: a takeaway has {n} words (at most {TAKEAWAY_WORDS}): {t[:120]!r}"
+            for n, t in counted if n > TAKEAWAY_WORDS]
 
 
 WORDS_PER_MINUTE = 200  # a careful reading of technical prose

@@ -72,13 +72,19 @@ def test_a_predict_cell_without_outputs_is_left_alone():
     assert [n.get("nb_element") for n in cell.children] == ["cell_code_source"]
 
 
-def test_site_check_finds_internal_words_in_prose_and_outputs_but_not_in_code():
+def _check_site():
+    """book/check_site.py as a module (it is a script, not part of the package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("check_site", Path(__file__).resolve().parents[1] / "book"
                                                   / "check_site.py")
     cs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cs)
+    return cs
+
+
+def test_site_check_finds_internal_words_in_prose_and_outputs_but_not_in_code():
+    cs = _check_site()
     code = '<div class="cell_input"><pre>raise NotImplementedError</pre></div>'
     assert cs.internal_word_problems("01", f"<article>{code}<p>fine</p></article>") == []
     for bad in ("as issue 12 asked", "QUICK MODE — a smoke test", "❌ not yet: the function still raises "
@@ -89,14 +95,9 @@ def test_site_check_finds_internal_words_in_prose_and_outputs_but_not_in_code():
 
 
 def test_site_check_counts_the_words_of_each_wrapped_takeaway():
-    import importlib.util
-
     from ragteach.report import TAKEAWAY_WORDS, takeaway
 
-    spec = importlib.util.spec_from_file_location("check_site", Path(__file__).resolve().parents[1] / "book"
-                                                  / "check_site.py")
-    cs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cs)
+    cs = _check_site()
     short = takeaway("the GAN covers 7.8 of 8 modes; PacGAN4 covers 8.0.")
     long = takeaway(" ".join(["word"] * (TAKEAWAY_WORDS + 1)))
     assert "\n  " in long   # wrapped onto an indented second line, which still counts
