@@ -38,14 +38,36 @@ def progress(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> An
     return tqdm(iterable, disable=not enabled or site_mode(), **kwargs)
 
 
+CLASS_ENV = "RAGTEACH_CLASS"
+
+
+def class_mode() -> bool:
+    """True in class mode: notebooks load their stored full-mode results (:mod:`ragteach.results`) instead of
+    training them. On when ``RAGTEACH_CLASS`` is true, or after :func:`use_class_mode` ``(True)``."""
+    value = os.environ.get(CLASS_ENV, "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def use_class_mode(on: bool) -> None:
+    """A notebook's ``CLASS_MODE`` switch. ``True`` turns class mode on for this kernel; ``False`` leaves it as the
+    environment says, so that ``RAGTEACH_CLASS=1`` (a hub, a test) turns it on whatever the cell says."""
+    if not isinstance(on, bool):
+        raise TypeError(f"CLASS_MODE is True or False, got {on!r}")
+    if on:
+        os.environ[CLASS_ENV] = "1"
+
+
 def by_mode(full: T, quick: T) -> T:
-    """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``."""
-    return quick if quick_mode() else full
+    """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``steps = by_mode(3000, 200)``. Class mode shows
+    the stored full-mode results, so it takes ``full`` even when quick mode is on too."""
+    return quick if quick_mode() and not class_mode() else full
 
 
 def mode_line() -> str:
     """The words "full mode", or in quick mode a warning that the numbers which follow are not results. Cells print it
     beside a table, so a quick-mode table can never be mistaken for a result."""
+    if class_mode():
+        return "class mode — the heavy results are loaded, as computed in full mode by `make results`"
     return ("QUICK MODE — a smoke test for CI with tiny budgets: the numbers below are NOT results"
             if quick_mode() else "full mode")
 

@@ -143,6 +143,13 @@ class Knobs:
             if knob.visible_if is not None and knob.visible_if[0] not in self.knobs:
                 raise ValueError(f"knob {knob.name!r} is visible_if {knob.visible_if[0]!r}, which is not a knob")
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "busy")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock, self.busy = threading.Lock(), lambda: False
+
     @classmethod
     def of(cls, *knobs: Knob) -> "Knobs":
         names = [k.name for k in knobs]

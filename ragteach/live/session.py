@@ -128,6 +128,21 @@ class TrainingSession:
         self._ended = "not started"         # how the last run ended: finished, stopped or error
         self.steps_per_second = 0.0
 
+    # ------------------------------------------------------------------ pickling (ragteach.results stores sessions)
+    def __getstate__(self) -> dict[str, Any]:
+        """A finished session without its thread, lock and events (they belong to this process)."""
+        if self.running:
+            raise RuntimeError("a session cannot be stored while it trains: wait() or stop() first")
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("lock", "_thread", "_pause", "_stop", "_finished", "error")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock, self._thread, self.error = threading.RLock(), None, None
+        self._pause, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
+        self._finished.set()
+        self.knobs.busy = lambda: self.running
+
     # ------------------------------------------------------------------ knobs
     def set_knob(self, name: str, value: Any) -> None:
         """Set a knob (validated); the next step uses it. Safe while training runs.
