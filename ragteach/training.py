@@ -181,6 +181,10 @@ class Trainer:
         self.modules: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A stored trainer (ragteach.results) leaves out the last step's undo record: scratch, rebuilt next step."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_undo_")}
+
     # -------------------------------------------------------------- the step
     def train_step(self, knob_values: dict[str, Any]) -> Metrics:
         raise NotImplementedError

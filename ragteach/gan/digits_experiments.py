@@ -71,9 +71,10 @@ def score_digits(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_hel
 
 @dataclass
 class DigitsRun:
-    """One training run: its final scores and its confident % at every evaluation.
+    """One training run: its final scores, its confident % at every evaluation and 64 samples of its final G.
 
-    role: 'judge' (the verdicts use it) or 'select' (only used to choose λ)."""
+    role: 'judge' (the verdicts use it) or 'select' (only used to choose λ). A stored run (ragteach.results)
+    keeps its record and samples but not its trainer, which holds the weights of every run of its batch."""
 
     method: str
     train_images: int
@@ -84,11 +85,19 @@ class DigitsRun:
     scores: dict[str, float] = field(default_factory=dict)
     trainer: BatchedVariantGAN | None = None
     index: int = 0
+    samples: torch.Tensor | None = None   # the final G's first 64 samples (fixed noise, as trainer.sample)
 
     def sample(self, n: int) -> torch.Tensor:
-        if self.trainer is None:
-            raise ValueError("this run kept no trainer, so it cannot sample")
-        return self.trainer.sample(n)[self.index]
+        """``n`` samples of the final generator: drawn by the trainer, or the kept ones of a stored run."""
+        if self.trainer is not None:
+            return self.trainer.sample(n)[self.index]
+        if self.samples is None or n > len(self.samples):
+            kept = 0 if self.samples is None else len(self.samples)
+            raise ValueError(f"this run kept no trainer, only {kept} samples: ask for at most {kept}")
+        return self.samples[:n]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "trainer": None}
 
     @property
     def quality_lost(self) -> float:
@@ -150,6 +159,7 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
     final = trainer.sample(n_final)
     for run, x, (x_train, _, _) in zip(runs, final, plan):
         run.scores = score_digits(x, judge, x_train, x_held_out, real)
+        run.samples = x[:64].clone()
     return DigitsBatch(method, runs, timings)
 
 
