@@ -19,7 +19,7 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c const
 # The classic-Notebook tests of tests/browser/test_clients.py need the Colab-stack environment: `make test-colab`.
 BROWSER_TEST := RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -rs -p no:cacheprovider tests/browser
 
-.PHONY: venv lab assignments grade test test-package test-notebooks test-browser test-colab browser-deps book benchmarks clean hub-test
+.PHONY: venv lab assignments grade test test-package test-notebooks test-browser test-colab browser-deps book results benchmarks clean hub-test
 
 venv: $(STAMP)
 
@@ -63,6 +63,7 @@ test: $(TOOLS_STAMP) browser-deps
 	$(BROWSER_TEST) -k "not classic"
 	$(MAKE) --no-print-directory test-colab
 	$(MAKE) --no-print-directory book
+	$(PY) book/check_results.py
 	$(MAKE) --no-print-directory hub-test
 
 test-package: $(STAMP)
@@ -108,14 +109,26 @@ test-colab: $(COLAB_STAMP) $(TOOLS_STAMP) browser-deps
 # sideways scrolling, raw TeX, cut-off output, unfinished progress bar or empty widget snapshot). Output: book/_build/html/index.html. PLOTLY_RENDERER=notebook: a plotly figure becomes HTML with plotly.js
 # embedded once per page (offline); the plotly mime type would only add a MyST-NB "unknown mime type" warning.
 book: $(TOOLS_STAMP) $(KERNELSPEC) browser-deps
-	env -u RAGTEACH_QUICK RAGTEACH_SITE=1 PLOTLY_RENDERER=notebook JUPYTER_PATH=$(abspath $(VENV))/share/jupyter \
-	  $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
+	rm -rf $(RECORDED)
+	env -u RAGTEACH_QUICK -u RAGTEACH_CLASS RAGTEACH_SITE=1 RAGTEACH_RECORD=$(RECORDED) PLOTLY_RENDERER=notebook \
+	  JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter-book build book --all --warningiserror --keep-going
 	$(PY) book/check_site.py
 	RAGTEACH_CHROMIUM=$(CHROMIUM) $(PY) book/check_rendering.py
 
+# Class mode's stored results (README, "Class mode"): `make book` executes every notebook in full mode and records
+# each heavy result into $(RECORDED); `make results` builds the site and stores those, with the site's tables, in
+# ragteach/stored/ (shipped with the package). CI's `make test` then checks the site it builds against them
+# (book/check_results.py: every table's intervals overlap the stored ones).
+RECORDED := $(abspath book/_build/results)
+
+results: book
+	rm -rf ragteach/stored && cp -r $(RECORDED) ragteach/stored
+	$(PY) book/check_results.py snapshot
+	du -sh ragteach/stored
+
 # A class on a real JupyterHub (classroom/): JupyterHub (the [hub] extra) and configurable-http-proxy (npm,
 # pinned by classroom/chp/package-lock.json, installed into .venv/chp); 3 learners log in and run notebook 01 in
-# quick mode at once, then the capacity line is printed. `classroom/hub_test.py --learners 10` for a class.
+# class mode at once, then the capacity line is printed. `classroom/hub_test.py --learners 10` for a class.
 HUB_STAMP := $(VENV)/.hub-stamp
 CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
 

@@ -10,14 +10,15 @@ one thread per learner and all at the same moment:
 4. upload ``notebooks/01_gan_basics.ipynb`` into the learner's home and open a notebook session
    (the Jupyter Server REST API, reached through the hub's proxy at ``/user/<name>/``);
 5. run every code cell in order on that kernel over its websocket (the Jupyter messaging protocol:
-   ``execute_request`` on the shell channel, outputs and ``status: idle`` on iopub), quick mode
-   (``RAGTEACH_QUICK=1`` in the spawner's environment);
+   ``execute_request`` on the shell channel, outputs and ``status: idle`` on iopub), in class mode
+   (``RAGTEACH_CLASS=1`` in the spawner's environment: the stored full-mode results load, as in a lecture;
+   ``--mode quick`` runs quick mode instead);
 6. stop the server.
 
 A sampler thread reads every learner's process tree from ``/proc`` (psutil) twice a second: the peak
 resident memory of the server plus its kernel, and the CPU seconds they used. The report has one row per
 learner (log-in, start and run time, peak memory, CPU, result) and a capacity line
-``<cores> cores / <memory> GB: <n> learners in quick mode within <X> s`` where X is the wall time from the
+``<cores> cores / <memory> GB: <n> learners in class mode within <X> s`` where X is the wall time from the
 moment all learners start to the moment the last one has finished notebook 01.
 
 Exit code: 0 when every learner ran every cell without an error, 1 otherwise, 2 when the hub did not start.
@@ -85,7 +86,7 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.5):
 class Hub:
     """JupyterHub as a child process (its own session), with the proxy and the learners' servers under it."""
 
-    def __init__(self, chp: Path, state: Path) -> None:
+    def __init__(self, chp: Path, state: Path, mode: str = "class") -> None:
         self.state = state
         self.port, self.api_port, self.proxy_api_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -102,9 +103,10 @@ class Hub:
                         RAGTEACH_HUB_DIR=str(state), RAGTEACH_HUB_PORT=str(self.port),
                         RAGTEACH_HUB_API_PORT=str(self.api_port), RAGTEACH_PROXY_API_PORT=str(self.proxy_api_port),
                         RAGTEACH_HUB_PASSWORD=self.password,
-                        RAGTEACH_CHP=str(chp), RAGTEACH_SINGLEUSER=str(singleuser),
+                        RAGTEACH_CHP=str(chp), RAGTEACH_SINGLEUSER=str(singleuser), RAGTEACH_HUB_MODE=mode,
                         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        self.env.pop("RAGTEACH_QUICK", None)          # only the learners' servers get quick mode (config)
+        for name in ("RAGTEACH_QUICK", "RAGTEACH_CLASS"):   # only the learners' servers get the mode (config)
+            self.env.pop(name, None)
         self.cmd = [str(hub_exe), "-f", str(CONFIG)]
         self.proc: subprocess.Popen | None = None
         self.seen: dict[int, psutil.Process] = {}     # every process ever seen under the hub, to clean up
@@ -355,7 +357,7 @@ def learner(hub: Hub, name: str, nb_name: str, notebook: dict, go: threading.Eve
 
 # ---------------------------------------------------------------- the class
 
-def report(results: list[Result], usage: dict[str, Usage], wall: float, sampler: Sampler,
+def report(results: list[Result], usage: dict[str, Usage], wall: float, sampler: Sampler, mode: str,
            load_before: float) -> tuple[str, bool]:
     """Print the per-learner table and the derived settings; return the capacity line and success."""
     print(f"\n{'learner':<10} {'log-in s':>8} {'start s':>8} {'run s':>7} {'done at s':>9} "
@@ -375,12 +377,12 @@ def report(results: list[Result], usage: dict[str, Usage], wall: float, sampler:
         peak, cpu = max(peaks), sum(cpus) / len(cpus)
         guarantee = 64 * math.ceil(1.25 * peak / 64)
         print(f"per learner (server + kernel): peak memory {min(peaks):.0f}–{peak:.0f} MB, "
-              f"CPU {cpu:.0f} core-seconds for notebook 01 in quick mode "
+              f"CPU {cpu:.0f} core-seconds for notebook 01 in {mode} mode "
               f"(cores busy on average over the run: {sum(cpus) / wall:.2f} of {cores})")
         print(f"Zero to JupyterHub settings that follow: singleuser.memory.guarantee: {guarantee}M "
               f"(peak + 25 %), singleuser.memory.limit: {2 * guarantee}M, singleuser.cpu.guarantee: "
               f"{cpu / 60:.2f} (the CPU to run it within a minute: core-seconds / 60), singleuser.cpu.limit: 2")
-    line = (f"capacity: {cores} cores / {mem_gb:.0f} GB: {len(ok)} learners in quick mode within {wall:.0f} s"
+    line = (f"capacity: {cores} cores / {mem_gb:.0f} GB: {len(ok)} learners in {mode} mode within {wall:.0f} s"
             + ("" if len(ok) == len(results) else f" ({len(results) - len(ok)} of {len(results)} FAILED)"))
     return line, len(ok) == len(results)
 
@@ -393,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chp", type=Path, default=Path(os.environ.get("RAGTEACH_CHP", DEFAULT_CHP)),
                     help="the configurable-http-proxy executable")
     ap.add_argument("--notebook", type=Path, default=NOTEBOOK, help="the notebook every learner runs")
+    ap.add_argument("--mode", choices=("class", "quick"), default="class",
+                    help="class: the stored full-mode results load (default); quick: tiny budgets, as CI's nbval")
     ap.add_argument("--keep", action="store_true", help="keep the hub's folder (log, homes) afterwards")
     ap.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = ap.parse_args(argv)
@@ -409,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
 
     state = Path(tempfile.mkdtemp(prefix="ragteach-hub-"))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    hub = Hub(args.chp.resolve(), state)
+    hub = Hub(args.chp.resolve(), state, args.mode)
     sampler = Sampler(hub)
     status = 1
     try:
@@ -421,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"JupyterHub {requests.get(f'{hub.url}/hub/api/', timeout=10).json()['version']} up at "
               f"{hub.url} in {time.monotonic() - t:.1f} s; {args.learners} learners run "
-              f"{args.notebook.name} at once (quick mode)", flush=True)
+              f"{args.notebook.name} at once ({args.mode} mode)", flush=True)
         names = [f"learner{i:02d}" for i in range(1, args.learners + 1)]
         results = [Result(n) for n in names]
         go, t0 = threading.Event(), [0.0]
@@ -442,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                 r.error = "still running at the deadline"
         sampler.halt.set()
         sampler.join(5)
-        line, ok = report(results, sampler.usage, wall, sampler, load_before)
+        line, ok = report(results, sampler.usage, wall, sampler, args.mode, load_before)
         if not ok:
             print(f"--- hub log (last lines) ---\n{hub.log_tail()}")
         print(line, flush=True)

@@ -9,8 +9,9 @@ A real hub, the way a small class would run one on a single machine, except that
   run as the current user with a private home folder under the test's temporary folder (the production
   ``LocalProcessSpawner`` needs one system account per learner; Zero to JupyterHub uses one pod per learner).
 - **Proxy**: configurable-http-proxy, the Node.js proxy Zero to JupyterHub runs, installed by ``make hub-test``.
-- **Quick mode**: ``RAGTEACH_QUICK=1`` in every learner's environment (a lecture where everyone runs the same
-  cell at once; see README, "Teaching a class on a JupyterHub").
+- **Class mode**: ``RAGTEACH_CLASS=1`` in every learner's environment, so the notebooks load their stored
+  full-mode results instead of training (a lecture where everyone runs the same cell at once; see README,
+  "Teaching a class on a JupyterHub"). ``RAGTEACH_HUB_MODE=quick`` gives quick mode instead.
 
 Read from the environment (all required): ``RAGTEACH_HUB_DIR`` (state: database, cookie secret, homes),
 ``RAGTEACH_HUB_PORT`` (the public proxy port), ``RAGTEACH_HUB_API_PORT`` (the hub's own port),
@@ -46,7 +47,8 @@ c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(state, "home", "{us
 c.Spawner.cmd = [env["RAGTEACH_SINGLEUSER"]]
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.args = ["--allow-root"] if os.getuid() == 0 else []   # Jupyter Server refuses root without it
-c.Spawner.environment = {"RAGTEACH_QUICK": "1"}
+c.Spawner.environment = ({"RAGTEACH_QUICK": "1"} if env.get("RAGTEACH_HUB_MODE") == "quick"
+                         else {"RAGTEACH_CLASS": "1"})
 c.Spawner.start_timeout = 300            # ten servers starting at once on two cores take a while
 c.Spawner.http_timeout = 300
 c.Spawner.default_url = "/lab"

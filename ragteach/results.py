@@ -44,7 +44,10 @@ def _file_name(name: str) -> str:
 
 
 def _fresh_optimizer(cls: type, param_groups: list[dict[str, Any]], defaults: dict[str, Any]) -> Any:
-    return cls(param_groups, **defaults)
+    import inspect
+
+    accepted = inspect.signature(cls).parameters   # AdamW keeps a default its constructor does not take
+    return cls(param_groups, **{k: v for k, v in defaults.items() if k in accepted})
 
 
 def _pickler(file: Any) -> Any:

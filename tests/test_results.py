@@ -94,3 +94,21 @@ def test_a_session_run_in_class_mode_ends_where_the_stored_run_ended(modes):
     assert restored.step == 6 and restored.history == trained.history
     assert restored.steps_per_second == trained.steps_per_second
     assert torch.equal(restored.step_fn.sample(64), trained.step_fn.sample(64))
+
+
+@pytest.mark.parametrize("make", [lambda p: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.9)),
+                                  lambda p: torch.optim.AdamW(p, lr=3e-3, weight_decay=0.1),
+                                  lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)])
+def test_an_optimiser_is_stored_with_its_settings_and_without_its_moments(modes, make):
+    monkeypatch, folder = modes
+    layer = torch.nn.Linear(3, 2)
+    opt = make(layer.parameters())
+    layer(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    Results("00_test").stored("optimiser", lambda: (layer, opt))
+    monkeypatch.setenv("RAGTEACH_CLASS", "1")
+    layer2, opt2 = Results("00_test", folder).stored("optimiser", lambda: None)
+    assert type(opt2) is type(opt) and not opt2.state and opt.state
+    assert opt2.param_groups[0]["params"][0] is layer2.weight           # it still drives the stored layer
+    assert {k: v for k, v in opt2.param_groups[0].items() if k != "params"} == \
+           {k: v for k, v in opt.param_groups[0].items() if k != "params"}
