@@ -112,3 +112,28 @@ def test_an_optimiser_is_stored_with_its_settings_and_without_its_moments(modes,
     assert opt2.param_groups[0]["params"][0] is layer2.weight           # it still drives the stored layer
     assert {k: v for k, v in opt2.param_groups[0].items() if k != "params"} == \
            {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+
+
+def test_every_result_a_notebook_names_is_stored_and_loads(monkeypatch):
+    """Class mode of every notebook: each RESULTS.stored / RESULTS.run name has a stored file that unpickles with
+    the current code (a renamed class would break it: then `make results`)."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    from ragteach.results import STORE
+
+    monkeypatch.delenv("RAGTEACH_STORED", raising=False)
+    monkeypatch.setenv("RAGTEACH_CLASS", "1")
+    names = {}
+    for path in sorted(Path(__file__).resolve().parents[1].glob("notebooks/*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        names[path.stem] = re.findall(r'RESULTS\.(?:stored|run)\(\s*"([^"]+)"', code)
+    assert all(names.values()), f"notebooks without stored results: {[n for n, v in names.items() if not v]}"
+    for notebook, found in names.items():
+        results = Results(notebook)
+        for name in found:
+            assert results.path(name).exists(), f"{notebook}: {name!r} is not stored in {STORE}: run `make results`"
+            results.load(name)
+        assert (STORE / notebook / "tables.json").exists()
