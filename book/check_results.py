@@ -15,9 +15,11 @@ import re
 import sys
 from pathlib import Path
 
+from ragteach.results import STORE, STORE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "book" / "_build" / "jupyter_execute" / "notebooks"
-STORED = Path(os.environ.get("RAGTEACH_STORED", "").strip() or ROOT / "ragteach" / "stored")
+STORED = Path(os.environ.get(STORE_ENV, "").strip() or STORE)   # where class mode loads from
 TIMING = re.compile(r"(?i)second|\bs$|\bms\b|speed-up|faster|time|/s\b")
 INTERVAL = re.compile(r"^\s*([-−+]?\d[\d,]*\.?\d*)\s*±\s*(\d[\d,]*\.?\d*)")
 

@@ -14,10 +14,14 @@ T = TypeVar("T")
 QUICK_ENV = "RAGTEACH_QUICK"
 
 
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to a true value (not "", 0, false, no or off)."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def quick_mode() -> bool:
     """True when the environment variable ``RAGTEACH_QUICK`` is set to a true value."""
-    value = os.environ.get(QUICK_ENV, "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+    return env_flag(QUICK_ENV)
 
 
 SITE_ENV = "RAGTEACH_SITE"
@@ -26,8 +30,7 @@ SITE_ENV = "RAGTEACH_SITE"
 def site_mode() -> bool:
     """True while the website is built (``make book`` sets ``RAGTEACH_SITE=1``): a page is read, not run, so
     exercises show their reference passing and no progress bars are drawn."""
-    value = os.environ.get(SITE_ENV, "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+    return env_flag(SITE_ENV)
 
 
 def progress(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> Any:
@@ -44,8 +47,7 @@ CLASS_ENV = "RAGTEACH_CLASS"
 def class_mode() -> bool:
     """True in class mode: notebooks load their stored full-mode results (:mod:`ragteach.results`) instead of
     training them. On when ``RAGTEACH_CLASS`` is true, or after :func:`use_class_mode` ``(True)``."""
-    value = os.environ.get(CLASS_ENV, "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+    return env_flag(CLASS_ENV)
 
 
 def use_class_mode(on: bool) -> None:

@@ -93,7 +93,6 @@ class Results:
     def __init__(self, notebook: str, folder: str | Path | None = None) -> None:
         self.notebook = notebook
         self.folder = Path(folder or os.environ.get(STORE_ENV, "").strip() or STORE)
-        self.loaded: dict[str, dict[str, Any]] = {}   # name -> provenance, for what class mode loaded
 
     def path(self, name: str, folder: Path | None = None) -> Path:
         return (folder or self.folder) / self.notebook / f"{_file_name(name)}.pkl.gz"
@@ -146,7 +145,6 @@ class Results:
                     f"class mode: the stored {name!r} of {self.notebook} was made by ragteach "
                     f"{record['versions']['ragteach']} and no longer loads ({exc}). Run `make results` to store "
                     f"it again, or set CLASS_MODE = False to compute it here.") from exc
-        self.loaded[name] = record
         print(f"class mode: {name!r} loaded, computed in full mode on {record['date']} ({record['machine']}, "
               f"torch {record['versions']['torch']}, {record['seconds']:.0f} s) by `{record['command']}`")
         return value
