@@ -97,3 +97,36 @@ def test_train_digits_batch_scores_every_run_and_separates_roles():
         dx.train_digits_batch("RaSGAN", [small], [], d.x_test, judge, real, 2, 1)
     with pytest.raises(ValueError, match="eval_every"):
         dx.train_digits_batch("RaSGAN", [small], [0], d.x_test, judge, real, 2, 5)
+
+
+def test_rank_auc_on_known_orderings():
+    from ragteach.stats import rank_auc
+
+    assert rank_auc([3, 4, 5], [0, 1, 2]) == 1.0
+    assert rank_auc([0, 1, 2], [3, 4, 5]) == 0.0
+    assert rank_auc([1, 1], [1, 1, 1]) == 0.5                  # ties count one half
+    assert rank_auc([1, 3], [2]) == 0.5
+    with pytest.raises(ValueError, match="at least one value"):
+        rank_auc([], [1.0])
+
+
+class _LookupD(torch.nn.Module):
+    """A discriminator that has learned its training set by heart: logit +1 on it, −1 elsewhere."""
+
+    def __init__(self, train):
+        super().__init__()
+        self.train_set = train
+
+    def forward(self, x):
+        seen = (torch.cdist(x, self.train_set).min(dim=1).values < 1e-6).float()
+        return 2 * seen - 1
+
+
+def test_d_memorisation_reads_100_for_a_memorising_d_and_50_for_a_blind_one():
+    d = load_digits()
+    x_small = d.x_train[:134]
+    assert dx.d_memorisation(_LookupD(x_small), x_small, d.x_test) == 100.0
+    assert dx.d_memorisation(lambda x: torch.zeros(len(x)), x_small, d.x_test) == 50.0
+    # a D that scores by a property training and held-out digits share (ink) cannot tell them apart
+    ink = dx.d_memorisation(lambda x: x.sum(1), d.x_train, d.x_test)
+    assert 40 < ink < 60

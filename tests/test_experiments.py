@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import (ToyRun, discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
-                                      noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
-                                      stability_rows, stability_verdict, summary_rows, target_verdict, train_toy,
-                                      train_toy_runs, wobble)
+from ragteach.gan.experiments import ToyRun, train_toy, train_toy_runs
+from ragteach.gan.verdicts import (discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
+                                   noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
+                                   stability_rows, stability_verdict, summary_rows, target_verdict, wobble)
 from ragteach.metrics.modes import mode_stats
 from ragteach.stats import difference, format_interval, interval
 from ragteach.report import TAKEAWAY_WORDS, markdown_table, words
@@ -201,8 +201,8 @@ def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
 
 
 def test_side_by_side_keeps_finished_jobs_across_an_interrupt(monkeypatch, capsys):
-    """Interrupting a long cell loses only the jobs still training: the next call with the same jobs takes the
-    finished ones back (once) and trains the others."""
+    """Interrupting a long cell loses only the jobs still training: called again with the same ``done`` dict,
+    the finished ones are taken from it and only the others train."""
     from ragteach.gan import experiments as E
 
     calls = []
@@ -217,14 +217,15 @@ def test_side_by_side_keeps_finished_jobs_across_an_interrupt(monkeypatch, capsy
     monkeypatch.setattr(E, "train_toy_runs", interrupt_the_second_job)
     jobs = {"a": dict(mixtures=ring(), method="a", seeds=[0], steps=4, eval_every=2, batch_size=16),
             "b": dict(mixtures=grid(), method="b", seeds=[0], steps=4, eval_every=2, batch_size=16)}
+    done = {}
     with pytest.raises(KeyboardInterrupt):
-        E.train_toy_runs_side_by_side(jobs)
-    assert "the finished jobs (a) are kept" in capsys.readouterr().out
-    runs = E.train_toy_runs_side_by_side(jobs)
+        E.train_toy_runs_side_by_side(jobs, done=done)
+    assert "the finished jobs are kept" in capsys.readouterr().out and list(done) == ["a"]
+    runs = E.train_toy_runs_side_by_side(jobs, done=done)
     assert calls == ["a", "b", "b"]                       # a was not trained again
-    assert "reusing 1 job(s)" in capsys.readouterr().out
+    assert "reusing 1 finished job(s): a" in capsys.readouterr().out
     assert list(runs) == ["a", "b"] and runs["a"][0].steps == [2, 4] and runs["b"][0].mixture == "grid"
-    E.train_toy_runs_side_by_side(jobs)                    # taken back once: a trains again now
+    E.train_toy_runs_side_by_side(jobs)                    # without done: every job trains
     assert calls == ["a", "b", "b", "a", "b"]
 
 
@@ -283,7 +284,8 @@ def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ragteach.gan.experiments import real_ceiling_rows, train_toy_runs
+    from ragteach.gan.experiments import train_toy_runs
+    from ragteach.gan.verdicts import real_ceiling_rows
     from ragteach.gan.plots import toy_run_curves, toy_run_samples
 
     both = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
@@ -351,7 +353,8 @@ def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms()
 
 
 def test_small_d_with_dcgan_betas_collapses_where_the_recipe_covers_the_ring():
-    from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, collapse_verdict
+    from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE
+    from ragteach.gan.verdicts import collapse_verdict
     from ragteach.gan.models import toy_config
     budget = dict(steps=1500, eval_every=1500, seeds=(0, 1, 2))
     collapsing = train_toy_runs(ring(), "collapsing GAN", cfg=toy_config(1, COLLAPSE_D_HIDDEN),

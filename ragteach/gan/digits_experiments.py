@@ -25,15 +25,56 @@ from typing import Any, Sequence
 import torch
 
 from ragteach.gan.batched_variants import BatchedVariantGAN
-from ragteach.gan.experiments import Verdict, digits_config, digits_methods
-from ragteach.gan.train import gan_knobs
+from ragteach.gan.verdicts import Verdict
+from ragteach.gan.models import GANConfig
+from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
-from ragteach.stats import Difference, difference, interval
+from ragteach.stats import Difference, difference, interval, rank_auc
 from ragteach.training import without_undo
 
-TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "copying"]
+D_KEY = "D train vs held-out %"
+TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "copying", D_KEY]
+
+
+# ----------------------------------------------------------------------------- the GAN and the methods
+def digits_config() -> GANConfig:
+    """A small MLP GAN for 8x8 digits (32-dim noise; G 128-256, D 256-128): about 3x cheaper per step
+    than the article's sizes, so that many fixed-seed runs fit in a few CPU minutes."""
+    return GANConfig(z_dim=32, data_dim=64, g_hidden=(128, 256), d_hidden=(256, 128), g_out="tanh")
+
+
+def digits_methods() -> dict[str, dict[str, Any]]:
+    """The methods compared in notebook 02: GANTrainer arguments plus initial knob values."""
+    from ragteach.gan import augment
+
+    def diffaug(x, g):
+        return augment.diff_augment(x, generator=g)
+
+    def article_prep(x, g):
+        return augment.article_preparation(x, generator=g)
+
+    return {
+        "GAN (non-saturating)": {},
+        "article's loss, λ=0": {"g_loss": "article", "lam": 0.0},
+        "article's loss, λ=0.01, random x": {"g_loss": "article", "lam": 0.01},
+        "article's loss, λ=0.1, random x": {"g_loss": "article", "lam": 0.1},
+        "article's loss, λ=0.1, nearest x": {"g_loss": "article", "lam": 0.1, "pairing": "nearest"},
+        "RaSGAN": {"objective": "relativistic"},
+        "DiffAugment": {"augment": diffaug},
+        "article's real-only augmentation": {"real_transform": article_prep},
+    }
+
+
+def digits_gan(x_train: torch.Tensor, seed: int = 0, lr: float = 1e-3, batch_size: int = 64,
+               lam: float | None = None, pairing: str = "random", **trainer_kw: Any) -> tuple[GANTrainer, TrainingSession]:
+    """A digits GAN and its session; ``lam``/``pairing`` add article 001's distance term (with x_train)."""
+    trainer = GANTrainer(digits_config(), tensor_sampler(x_train), batch_size=batch_size, seed=seed,
+                         distance_data=x_train, **trainer_kw)
+    session = TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
+                              state={"gan": trainer})
+    return trainer, session
 
 
 @dataclass(frozen=True)
@@ -55,12 +96,23 @@ def real_reference(judge: Any, x_train: torch.Tensor, x_held_out: torch.Tensor) 
                          x_train, limit)
 
 
+def d_memorisation(D: torch.nn.Module, x_train: torch.Tensor, x_held_out: torch.Tensor) -> float:
+    """How well D tells its own training digits from unseen real ones, in %: the probability that D scores a
+    random training digit above a random held-out digit (:func:`~ragteach.stats.rank_auc` of its logits).
+    50: D judges new digits as it judges the ones it trained on; near 100: D knows its training set by heart,
+    so G is pushed toward those very images, the small-data failure DiffAugment targets (Zhao et al. 2020,
+    Karras et al. 2020). It uses only the order of D's scores, so it reads the same for RaSGAN's critic."""
+    with torch.no_grad():
+        return 100 * rank_auc(D(x_train).tolist(), D(x_held_out).tolist())
+
+
 def score_digits(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_held_out: torch.Tensor,
                  real: RealReference) -> dict[str, float]:
     """confident % (top p(y|x) ≥ 0.9), classes among confident samples, diversity / real (all samples),
     digit-like diversity / real (only samples the judge is confident about that also lie as close to the full
     training set as real digits do), copying (Meehan et al.'s data-copying test against the whole
-    training set, :func:`~ragteach.metrics.samples.copying_score`: higher is more copying)."""
+    training set, :func:`~ragteach.metrics.samples.copying_score`: higher is more copying).
+    :func:`train_digits_batch` adds each run's ``D_KEY`` (:func:`d_memorisation`)."""
     s = score_samples(judge, samples)
     return {"confident %": 100 * s.confident_rate, "classes": float(s.classes_covered),
             "diversity / real": diversity(samples) / real.diversity,
@@ -122,10 +174,10 @@ class DigitsBatch:
 
 def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_seeds: Sequence[int],
                        x_held_out: torch.Tensor, judge: Any, real: RealReference, steps: int,
-                       eval_every: int, select_seeds: Sequence[int] = (), lr: float = 1e-3,
+                       eval_every: int, select_seeds: Sequence[int] = (), lr: float = 2e-3,
                        batch_size: int = 64, n_eval: int = 500, n_final: int = 1000,
                        progress: bool = False) -> DigitsBatch:
-    """Train ``method`` (a key of :func:`~ragteach.gan.experiments.digits_methods`) on every training set
+    """Train ``method`` (a key of :func:`digits_methods`) on every training set
     with every judging seed, and on ``train_sets[0]`` with every selection seed, all in one batched
     trainer. Every ``eval_every`` steps each run's confident % on ``n_eval`` samples is recorded; at the
     end ``n_final`` samples are scored with :func:`score_digits`."""
@@ -159,6 +211,7 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
     final = trainer.sample(n_final)
     for run, x, (x_train, _, _) in zip(runs, final, plan):
         run.scores = score_digits(x, judge, x_train, x_held_out, real)
+        run.scores[D_KEY] = d_memorisation(trainer.discriminator(run.index), x_train, x_held_out)
         run.samples = x[:64].clone()
     return DigitsBatch(method, runs, timings)
 

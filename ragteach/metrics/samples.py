@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
+from ragteach.stats import rank_auc
 
 
 class DigitJudge:
@@ -146,7 +146,5 @@ def copying_score(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Te
     """
     a, b = nearest_distance(held_out, train), nearest_distance(samples, train)
     m, n = len(a), len(b)
-    # U by ranks: the ranks of b in the pooled sample, minus b's own ranks 1..n; ties count one half
-    ranks = torch.as_tensor(rankdata(torch.cat([a, b]).numpy()))
-    u = float(ranks[m:].sum()) - n * (n + 1) / 2
+    u = rank_auc(b.tolist(), a.tolist()) * m * n
     return -(u - m * n / 2) / math.sqrt(m * n * (m + n + 1) / 12)
