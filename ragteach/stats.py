@@ -71,11 +71,9 @@ def rank_auc(higher: Sequence[float], lower: Sequence[float]) -> float:
     """P(a > b) + ½ P(a = b) for a drawn from ``higher`` and b from ``lower``: the Mann-Whitney U statistic
     #{(i, j): a_i > b_j} (ties count one half) divided by its maximum n·m, computed from the ranks of the
     pooled values. 0.5: the two cannot be told apart by ordering; 1.0: every a lies above every b."""
-    from scipy.stats import rankdata
-
     a, b = [float(v) for v in higher], [float(v) for v in lower]
     if not a or not b:
         raise ValueError("rank_auc needs at least one value on each side")
-    ranks = rankdata(a + b)
+    ranks = scipy_stats.rankdata(a + b)
     u = float(ranks[:len(a)].sum()) - len(a) * (len(a) + 1) / 2
     return u / (len(a) * len(b))

@@ -72,9 +72,13 @@ def digits_gan(x_train: torch.Tensor, seed: int = 0, lr: float = 1e-3, batch_siz
     """A digits GAN and its session; ``lam``/``pairing`` add article 001's distance term (with x_train)."""
     trainer = GANTrainer(digits_config(), tensor_sampler(x_train), batch_size=batch_size, seed=seed,
                          distance_data=x_train, **trainer_kw)
-    session = TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
-                              state={"gan": trainer})
-    return trainer, session
+    return trainer, digits_session(trainer, lr, lam, pairing)
+
+
+def digits_session(trainer: Any, lr: float, lam: float | None, pairing: str) -> TrainingSession:
+    """The session of a digits trainer (one run or a batch): both learning rates ``lr``, the λ term's knobs."""
+    return TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
+                           state={"gan": trainer})
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,7 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
                                                                          for s in select_seeds]
     trainer = BatchedVariantGAN(digits_config(), [x for x, _, _ in plan], [s for _, s, _ in plan],
                                 batch_size=batch_size, **kw)
-    session = TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
-                              state={"gan": trainer})
+    session = digits_session(trainer, lr, lam, pairing)
     runs = [DigitsRun(method, len(x), s, role, trainer=trainer, index=i) for i, (x, s, role) in enumerate(plan)]
     timings = []
     with without_undo(trainer):          # a failed step ends this call: no run is returned
