@@ -92,8 +92,6 @@ def test_clear_errors():
         one.generator(1)
     with pytest.raises(IndexError, match=r"run index must be in 0 \.\. 0, got -1"):
         one.discriminator(-1)
-    with pytest.raises(ValueError, match="distance term"):
-        one({**KNOBS, "lam": 0.1})
     packed = BatchedGANTrainer(toy_config(4), ring().sample, [0], batch_size=32)
     with pytest.raises(ValueError, match="multiple of pack=4 samples per run, got 6"):
         packed.d_accuracy(torch.zeros(1, 6, 2), torch.zeros(1, 8, 2))

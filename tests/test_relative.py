@@ -85,7 +85,7 @@ def test_fixed_pairing_reconstructs_its_examples():
 def test_pairing_errors():
     trainer = GANTrainer(toy_config(), ring().sample, batch_size=8)
     s = TrainingSession(trainer, gan_knobs(lam=1.0, pairing="nearest"))
-    with pytest.raises(Exception, match="needs the training set"):
+    with pytest.raises(Exception, match="need the training set"):
         s.run(1, progress=False)
     with pytest.raises(ValueError, match="pairing must be one of 'random', 'nearest', 'fixed', got 'closest'"):
         s.set_knob("pairing", "closest")

@@ -3,7 +3,7 @@
 The protocol, so that no verdict is written before the measurement:
 
 1. **Many seeds for little time.** All runs of one method (seeds × training-set sizes) train in one vectorised
-   step (:class:`~ragteach.gan.batched_variants.BatchedVariantGAN`); each run equals the run it would be alone.
+   step (:class:`~ragteach.gan.batched.BatchedGANTrainer`); each run equals the run it would be alone.
 2. **Select on other seeds than you judge.** The article's λ is chosen on *selection* seeds; the claims are
    judged on the *judging* seeds only, so the λ that looked best by chance does not also win the verdict
    (and only the chosen λ is trained on the judging seeds).
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ragteach.gan.batched_variants import BatchedVariantGAN
+from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.verdicts import Verdict
 from ragteach.gan.models import GANConfig
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
@@ -139,7 +139,7 @@ class DigitsRun:
     steps: list[int] = field(default_factory=list)
     confident: list[float] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
-    trainer: BatchedVariantGAN | None = None
+    trainer: BatchedGANTrainer | None = None
     index: int = 0
     samples: torch.Tensor | None = None   # the final G's first 64 samples (fixed noise, as trainer.sample)
 
@@ -196,8 +196,9 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
     lam, pairing = kw.pop("lam", None), kw.pop("pairing", "random")
     plan = [(x, s, "judge") for x in train_sets for s in judge_seeds] + [(train_sets[0], s, "select")
                                                                          for s in select_seeds]
-    trainer = BatchedVariantGAN(digits_config(), [x for x, _, _ in plan], [s for _, s, _ in plan],
-                                batch_size=batch_size, **kw)
+    sets = [x for x, _, _ in plan]
+    trainer = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], [s for _, s, _ in plan],
+                                batch_size=batch_size, distance_data=sets, **kw)
     session = digits_session(trainer, lr, lam, pairing)
     runs = [DigitsRun(method, len(x), s, role, trainer=trainer, index=i) for i, (x, s, role) in enumerate(plan)]
     timings = []

@@ -20,11 +20,12 @@ PAIRINGS = ("random", "nearest", "fixed")
 
 
 def squared_distance(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """E_z ||G(z) − x||²: the squared Euclidean distance per sample, averaged over the batch."""
+    """E_z ||G(z) − x||²: the squared Euclidean distance per sample, averaged over the batch (the last
+    two dimensions: K runs' batches (K, B, C) give K distances)."""
     if fake.shape != target.shape:
         raise ValueError(f"the real batch must have the shape of G's output: G gave {tuple(fake.shape)}, "
                          f"the real batch is {tuple(target.shape)}")
-    return (fake - target).pow(2).sum(dim=1).mean()
+    return (fake - target).pow(2).sum(-1).mean(-1)
 
 
 def nearest_targets(fake: torch.Tensor, data: torch.Tensor) -> torch.Tensor:

@@ -35,6 +35,19 @@ def tensor_sampler(data: torch.Tensor) -> RealSampler:
     return sample
 
 
+def check_real(x: Any, n: int, data_dim: int, dtype: torch.dtype) -> torch.Tensor:
+    """What ``sample_real(n, generator)`` returned, checked: a tensor (n, data_dim) of the models' dtype."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"sample_real(n, generator) must return a torch tensor, got {type(x).__name__}: "
+                        f"return torch.as_tensor(x, dtype=torch.float32)")
+    if x.dtype != dtype:   # float32, unless the models were converted (.double())
+        raise TypeError(f"sample_real returned dtype {x.dtype}; G and D compute in {dtype}: return x.to({dtype})")
+    if tuple(x.shape) != (n, data_dim):
+        raise ValueError(f"sample_real({n}, generator) returned shape {tuple(x.shape)}; it must return "
+                         f"({n}, {data_dim}): exactly n rows of data_dim values")
+    return x
+
+
 def gan_knobs(lr_g: float = 1e-3, lr_d: float = 1e-3, d_steps: int = 1, instance_noise: float = 0.0,
               noise_anneal_steps: int = 0, label_smoothing: float = 0.0, label_flip: float = 0.0,
               lam: float | None = None, pairing: str = "random", lam_max: float = 10.0) -> Knobs:
@@ -100,104 +113,111 @@ class GANTrainer(Trainer):
         # "fixed" pairing: training example i always gets latent code fixed_z[i]
         self.fixed_z = None if distance_data is None else torch.randn(len(distance_data), cfg.z_dim,
                                                                       generator=self.rng).to(self.device)
+        self.run_metrics: dict[str, torch.Tensor] = {}
 
+    # ------------------------------------------------------------------ a run's draws
+    # A GAN trainer holds one run; BatchedGANTrainer holds K and overrides these four hooks, so the step
+    # below is the one both train: each random draw comes from its own run's generator, in the same order.
+    def per_run(self, draw: Callable[..., torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
+        """``draw(k, rng_k, *tensors_k)`` for every run k; a single GAN has one run: the tensors themselves."""
+        return draw(0, self.rng, *tensors).to(self.device)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits s of a batch x (packed as in :class:`Discriminator`)."""
+        return self.D(x)
+
+    def draw_real(self, k: int, n: int, rng: torch.Generator) -> torch.Tensor:
+        """n real samples of run k: ``sample_real(n, rng)``, checked."""
+        return check_real(self.sample_real(n, rng), n, self.cfg.data_dim, next(self.D.parameters()).dtype)
+
+    def train_set(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run k's training set and its fixed latent codes, for the λ term's ``nearest``/``fixed`` pairings."""
+        if self.distance_data is None:
+            raise ValueError("pairings 'nearest' and 'fixed' need the training set: pass distance_data= to "
+                             "GANTrainer")
+        return self.distance_data, self.fixed_z
+
+    # ------------------------------------------------------------------ the step
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device)
-
-    def _draw_real(self, n: int) -> torch.Tensor:
-        """``sample_real(n, rng)``, checked: a tensor (n, data_dim) of the models' dtype, or an error saying what to return."""
-        x = self.sample_real(n, self.rng)
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"sample_real(n, generator) must return a torch tensor, got {type(x).__name__}: "
-                            f"return torch.as_tensor(x, dtype=torch.float32)")
-        want = next(self.D.parameters()).dtype  # float32, unless the models were converted (.double())
-        if x.dtype != want:
-            raise TypeError(f"sample_real returned dtype {x.dtype}; G and D compute in {want}: "
-                            f"return x.to({want})")
-        if tuple(x.shape) != (n, self.cfg.data_dim):
-            raise ValueError(f"sample_real({n}, generator) returned shape {tuple(x.shape)}; it must return "
-                             f"({n}, {self.cfg.data_dim}): exactly n rows of data_dim values")
-        return x.to(self.device)
+        return self.per_run(lambda k, g: torch.randn(n, self.cfg.z_dim, generator=g))
 
     def _real(self) -> torch.Tensor:
-        real = self._draw_real(self.batch_size)
-        return real if self.real_transform is None else self.real_transform(real, self.rng)
+        """A real batch, then the real-only preparation (``real_transform``)."""
+        def draw(k: int, g: torch.Generator) -> torch.Tensor:
+            x = self.draw_real(k, self.batch_size, g).to(self.device)
+            return x if self.real_transform is None else self.real_transform(x, g)
+        return self.per_run(draw)
 
     def _d_input(self, x: torch.Tensor, noise_std: float) -> torch.Tensor:
         """What D sees: the (differentiable) augmentation, then instance noise."""
-        if self.augment is not None:
-            x = self.augment(x, self.rng)
-        return randomize.add_instance_noise(x, noise_std, self.rng)
+        def one(k: int, g: torch.Generator, x: torch.Tensor) -> torch.Tensor:
+            return randomize.add_instance_noise(x if self.augment is None else self.augment(x, g), noise_std, g)
+        return self.per_run(one, x)
 
-    def _d_step(self, k: dict[str, Any], noise_std: float) -> dict[str, float]:
+    def _d_step(self, k: dict[str, Any], noise_std: float) -> None:
         real = self._real()
         with torch.no_grad():
             fake = self.G(self._noise(self.batch_size))
-        real_logits = self.D(self._d_input(real, noise_std))
-        fake_logits = self.D(self._d_input(fake, noise_std))
+        both = torch.cat([self._d_input(real, noise_std), self._d_input(fake, noise_std)], dim=-2)
+        real_logits, fake_logits = self.logits(both).chunk(2, dim=-1)   # one pass of D over real and fake
         if self.objective == "relativistic":
             loss = rasgan_d_loss(real_logits, fake_logits)
         else:
-            n = real_logits.shape[0]
-            real_t = randomize.targets(n, 1.0 - k["label_smoothing"], k["label_flip"], self.rng).to(self.device)
-            fake_t = randomize.targets(n, 0.0, k["label_flip"], self.rng).to(self.device)
+            n = real_logits.shape[-1]
+            real_t = self.per_run(lambda i, g: randomize.targets(n, 1.0 - k["label_smoothing"], k["label_flip"], g))
+            fake_t = self.per_run(lambda i, g: randomize.targets(n, 0.0, k["label_flip"], g))
             loss = d_loss(real_logits, fake_logits, real_t, fake_t)
-        self.update("D", loss)
-        return {"loss_d": loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
-                "d_fake": torch.sigmoid(fake_logits).mean().item()}
+        self.update("D", loss.sum())   # a sum over runs: each run's gradient is its own loss's
+        self.run_metrics = {"loss_d": loss.detach(), "d_real": torch.sigmoid(real_logits).mean(-1).detach(),
+                            "d_fake": torch.sigmoid(fake_logits).mean(-1).detach()}
 
-    def _g_step(self, k: dict[str, Any], noise_std: float) -> dict[str, float]:
-        lam, pairing = k.get("lam", 0.0), k.get("pairing", "random")
+    def _g_step(self, k: dict[str, Any], noise_std: float) -> None:
+        lam, pairing = k.get("lam", 0.0), relative.check_pairing(k.get("pairing", "random"))
         idx = None
-        if lam > 0 and pairing == "fixed":
-            idx = torch.randint(len(self._need_distance_data(pairing)), (self.batch_size,), generator=self.rng)
-            z = self.fixed_z[idx.to(self.device)]
+        if lam > 0 and pairing == "fixed":   # example i is always paired with its own code z_i
+            idx = self.per_run(lambda i, g: torch.randint(len(self.train_set(i)[0]), (self.batch_size,), generator=g))
+            z = self.per_run(lambda i, g, j: self.train_set(i)[1][j], idx)
         else:
             z = self._noise(self.batch_size)
         fake = self.G(z)
-        fake_logits = self.D(self._d_input(fake, noise_std))
-        if self.objective == "relativistic":
-            real_logits = self.D(self._d_input(self._real(), noise_std))
-            adv = rasgan_g_loss(real_logits, fake_logits)
-        else:
-            adv = G_LOSSES[self.g_loss_name](fake_logits)
-        metrics = {"loss_g_adv": adv.item()}
+        self.D.requires_grad_(False)   # G's step needs ∂L/∂x through D, not D's own weight gradients
+        try:
+            fake_logits = self.logits(self._d_input(fake, noise_std))
+            if self.objective == "relativistic":
+                adv = rasgan_g_loss(self.logits(self._d_input(self._real(), noise_std)), fake_logits)
+            else:
+                adv = G_LOSSES[self.g_loss_name](fake_logits)
+        finally:
+            self.D.requires_grad_(True)
         loss = adv
+        self.run_metrics["loss_g_adv"] = adv.detach()
         if lam > 0:
             distance = relative.squared_distance(fake, self._targets(fake, pairing, idx))
             loss = adv + lam * distance
-            metrics["distance"] = distance.item()
-        self.update("G", loss)
-        metrics["loss_g"] = loss.item()
-        return metrics
-
-    def _need_distance_data(self, pairing: str) -> torch.Tensor:
-        if self.distance_data is None:
-            raise ValueError(f"pairing {pairing!r} needs the training set: pass distance_data= to GANTrainer")
-        return self.distance_data
+            self.run_metrics["distance"] = distance.detach()
+        self.update("G", loss.sum())
+        self.run_metrics["loss_g"] = loss.detach()
 
     def _targets(self, fake: torch.Tensor, pairing: str, idx: torch.Tensor | None) -> torch.Tensor:
         """The real x paired with each G(z) in the λ term (see ragteach.gan.relative)."""
-        relative.check_pairing(pairing)
         if pairing == "random":
-            return self._draw_real(len(fake))
-        data = self._need_distance_data(pairing)
+            return self.per_run(lambda i, g: self.draw_real(i, fake.shape[-2], g))
         if pairing == "nearest":
-            return relative.nearest_targets(fake.detach(), data)
-        return data[idx.to(self.device)]
+            return self.per_run(lambda i, g, f: relative.nearest_targets(f.detach(), self.train_set(i)[0]), fake)
+        return self.per_run(lambda i, g, j: self.train_set(i)[0][j], idx)
 
     fix = "Lower the learning rates (lr_g, lr_d) and run again."
 
     def train_step(self, k: dict[str, Any]) -> dict[str, float]:
-        """One step: ``d_steps`` discriminator updates, then one generator update."""
+        """One step: ``d_steps`` discriminator updates, then one generator update; the metrics are means
+        over runs (``run_metrics`` keeps each run's)."""
         set_lr(self.opt_g, k["lr_g"])
         set_lr(self.opt_d, k["lr_d"])
         noise_std = randomize.annealed_std(k["instance_noise"], self.steps, k["noise_anneal_steps"])
         for _ in range(k["d_steps"]):
-            metrics = self._d_step(k, noise_std)
-        metrics.update(self._g_step(k, noise_std))
-        metrics["noise_std"] = noise_std
-        return metrics
+            self._d_step(k, noise_std)
+        self._g_step(k, noise_std)
+        return {**{name: float(v.mean()) for name, v in self.run_metrics.items()}, "noise_std": noise_std}
 
     def sample(self, n: int, seed: int = 1234) -> torch.Tensor:
         """n generated samples from fixed noise (same ``seed``, same z: previews are comparable)."""

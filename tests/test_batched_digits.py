@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from ragteach.data.digits import load_digits
-from ragteach.gan.batched_variants import BatchedVariantGAN
+from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.digits_experiments import digits_config, digits_methods
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
@@ -20,7 +20,8 @@ def test_each_batched_run_equals_the_same_run_trained_alone(method):
     kw = dict(METHODS[method])
     knobs = gan_knobs(lam=kw.pop("lam", None), pairing=kw.pop("pairing", "random"), lam_max=1.0).snapshot()
     seeds = [3, 0]
-    batched = BatchedVariantGAN(digits_config(), sets, seeds, batch_size=32, **kw)
+    batched = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], seeds, batch_size=32,
+                                distance_data=sets, **kw)
     alone = [GANTrainer(digits_config(), tensor_sampler(x), batch_size=32, seed=s, distance_data=x, **kw)
              for x, s in zip(sets, seeds)]
     for _ in range(6):
@@ -36,8 +37,9 @@ def test_each_batched_run_equals_the_same_run_trained_alone(method):
 
 def test_checkpoint_round_trip_keeps_every_run_and_its_fixed_codes(tmp_path):
     d = load_digits()
-    t = BatchedVariantGAN(digits_config(), [d.x_train[:200], d.x_train[200:300]], [0, 1], batch_size=16,
-                          g_loss="article")
+    sets = [d.x_train[:200], d.x_train[200:300]]
+    t = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], [0, 1], batch_size=16,
+                          g_loss="article", distance_data=sets)
     session = TrainingSession(t, gan_knobs(lam=0.1, pairing="fixed", lam_max=1.0), state={"gan": t})
     session.run(3, progress=False)
     path = session.save(tmp_path / "v.pt")
@@ -46,16 +48,21 @@ def test_checkpoint_round_trip_keeps_every_run_and_its_fixed_codes(tmp_path):
     session.load(path)
     session.run(2, progress=False)
     assert torch.equal(t.sample(20), after)
-    other = BatchedVariantGAN(digits_config(), [d.x_train[:50], d.x_train[:50]], [0, 1], batch_size=16)
+    other = BatchedGANTrainer(digits_config(), tensor_sampler(d.x_train), [0, 1], batch_size=16,
+                              distance_data=[d.x_train[:50], d.x_train[:50]])
     with pytest.raises(ValueError, match="fixed latent codes"):
         other.load_state_dict(t.state_dict())
 
 
 def test_bad_input_says_what_to_change():
     d = load_digits()
-    with pytest.raises(ValueError, match="one training set per seed"):
-        BatchedVariantGAN(digits_config(), [d.x_train], [0, 1])
-    with pytest.raises(ValueError, match=r"train_sets\[0\] must be a non-empty \(N, 64\)"):
-        BatchedVariantGAN(digits_config(), [torch.zeros(5, 3)], [0])
+    sample = tensor_sampler(d.x_train)
+    with pytest.raises(ValueError, match="one training set per run"):
+        BatchedGANTrainer(digits_config(), sample, [0, 1], distance_data=[d.x_train])
+    with pytest.raises(ValueError, match=r"distance_data must have shape \(N, 64\)"):
+        BatchedGANTrainer(digits_config(), sample, [0], distance_data=[torch.zeros(5, 3)])
     with pytest.raises(ValueError, match="objective"):
-        BatchedVariantGAN(digits_config(), [d.x_train], [0], objective="wasserstein")
+        BatchedGANTrainer(digits_config(), sample, [0], objective="wasserstein")
+    with pytest.raises(ValueError, match="need the training sets"):
+        BatchedGANTrainer(digits_config(), sample, [0], batch_size=8)(
+            gan_knobs(lam=0.1, pairing="nearest", lam_max=1.0).snapshot())
