@@ -4,7 +4,7 @@ import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.gan import digits_experiments as dx
-from ragteach.stats import difference
+from ragteach.stats import claim_word, difference
 from ragteach.metrics.samples import DigitJudge
 
 A_HIGH, A_LOW = [10.0, 10.5, 9.5, 10.2, 9.8], [5.0, 5.5, 4.5, 5.2, 4.8]
@@ -12,14 +12,14 @@ OVERLAP = [9.0, 11.0, 10.5, 9.2, 10.6]
 
 
 def test_claim_word_reads_the_interval():
-    assert dx.claim_word(difference(A_LOW, A_HIGH)) == "holds"
-    assert dx.claim_word(difference(A_HIGH, A_LOW)) == "does not hold"
-    assert dx.claim_word(difference(A_HIGH, OVERLAP)) == "inconclusive"
+    assert claim_word(difference(A_LOW, A_HIGH)) == "holds"
+    assert claim_word(difference(A_HIGH, A_LOW)) == "does not hold"
+    assert claim_word(difference(A_HIGH, OVERLAP)) == "inconclusive"
     # a clear gain bought with a clearly worse guard does not count
-    assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, A_LOW)) == "does not hold"
-    assert dx.claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, OVERLAP)) == "holds"
+    assert claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, A_LOW)) == "does not hold"
+    assert claim_word(difference(A_LOW, A_HIGH), guard=difference(A_HIGH, OVERLAP)) == "holds"
     # no clear gain but clearly worse samples: the claimed help is not there
-    assert dx.claim_word(difference(A_HIGH, OVERLAP), guard=difference(A_HIGH, A_LOW)) == "does not hold"
+    assert claim_word(difference(A_HIGH, OVERLAP), guard=difference(A_HIGH, A_LOW)) == "does not hold"
 
 
 def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_overlap():
@@ -41,10 +41,10 @@ def test_gated_verdict_changes_with_the_measurement_and_says_inconclusive_on_ove
         dx.gated_verdict("X", "GAN", "k", (A_LOW, A_HIGH), guard_key="g")
 
 
-def test_cost_verdict_changes_with_the_measurement():
+def test_time_verdict_changes_with_the_measurement():
     slow, fast, similar = [0.020, 0.021, 0.019, 0.020], [0.010, 0.011, 0.009, 0.010], [0.010, 0.012, 0.009, 0.011]
-    v_slow, v_fast, v_same = (dx.cost_verdict(slow, fast, "nearest", "λ=0"), dx.cost_verdict(fast, slow, "nearest", "λ=0"),
-                              dx.cost_verdict(similar, fast, "nearest", "λ=0"))
+    v_slow, v_fast, v_same = (dx.time_verdict(slow, fast, "nearest", "λ=0"), dx.time_verdict(fast, slow, "nearest", "λ=0"),
+                              dx.time_verdict(similar, fast, "nearest", "λ=0"))
     assert (v_slow.word, v_fast.word, v_same.word) == ("holds", "does not hold", "inconclusive")
     assert "×2.00" in v_slow.reason and "×0.50" in v_fast.reason and len({str(v_slow), str(v_fast), str(v_same)}) == 3
 

@@ -194,7 +194,8 @@ def _run(p, dense, random):
 
 
 def test_quality_is_kept_only_against_the_dense_model():
-    from ragteach.gpt.experiments import cost_verdict, costs_vs_dense
+    from ragteach.gpt.experiments import costs_vs_dense
+    from ragteach.stats import cost_verdict
     dense = _run(1.0, [1.40, 1.45, 1.50, 1.46], [1.40, 1.45, 1.50, 1.46])
     # random kept on costs ~0.01 against the sparse model itself, but ~0.75 against the dense model
     sparse = _run(0.25, [2.14, 2.19, 2.24, 2.20], [2.15, 2.20, 2.25, 2.21])
@@ -206,6 +207,6 @@ def test_quality_is_kept_only_against_the_dense_model():
 
 
 def test_an_inconclusive_cost_says_what_the_run_can_resolve():
-    from ragteach.gpt.experiments import Interval, cost_verdict
-    text = cost_verdict(Interval(0.06, 0.025), 0.05)
+    from ragteach.stats import Difference, cost_verdict
+    text = cost_verdict(Difference(0.06, 0.025, 3), 0.05)
     assert text.startswith("inconclusive") and "resolves only costs more than 0.025 from 0.05" in text

@@ -7,7 +7,7 @@ import torch
 
 from ragteach.data.text import load_text
 from ragteach.gpt.bench import count_flops
-from ragteach.gpt.experiments import Interval, cost_verdict, paired_difference, which_is_lower
+from ragteach.stats import Difference, cost_verdict, paired_difference, which_is_lower
 from ragteach.gpt.model import GPT, CausalSelfAttention, GPTConfig
 from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings
 from ragteach.gpt.random_heads import head_rows, masked_attention, structured_attention
@@ -103,15 +103,15 @@ def test_paired_difference_is_a_t_interval_over_batches():
 
 
 def test_verdicts_follow_the_measurement():
-    small, large, unsure = Interval(0.01, 0.01), Interval(0.30, 0.02), Interval(0.05, 0.04)
+    small, large, unsure = Difference(0.01, 0.01, 3), Difference(0.30, 0.02, 3), Difference(0.05, 0.04, 3)
     texts = {cost_verdict(m, 0.05) for m in (small, large, unsure)}
     assert len(texts) == 3
     assert cost_verdict(small, 0.05).startswith("holds")
     assert cost_verdict(large, 0.05).startswith("does not hold")
     assert cost_verdict(unsure, 0.05).startswith("inconclusive")
-    assert which_is_lower(Interval(0.2, 0.05), "a", "b").startswith("a loses less")
-    assert which_is_lower(Interval(-0.2, 0.05), "a", "b").startswith("b loses less")
-    assert which_is_lower(Interval(0.02, 0.05), "a", "b").startswith("no difference")
+    assert which_is_lower(Difference(0.2, 0.05, 3), "a", "b").startswith("a loses less")
+    assert which_is_lower(Difference(-0.2, 0.05, 3), "a", "b").startswith("b loses less")
+    assert which_is_lower(Difference(0.02, 0.05, 3), "a", "b").startswith("no difference")
 
 
 def test_runs_trained_in_worker_processes_equal_runs_trained_here():

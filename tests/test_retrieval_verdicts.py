@@ -2,6 +2,7 @@
 import pytest
 
 from ragteach.retrieval import verdicts as v
+from ragteach.stats import proportion_difference
 
 
 def test_retrieval_helps_follows_the_measurement():
@@ -30,4 +31,4 @@ def test_learned_to_retrieve_and_swap_and_marginals():
 
 def test_bad_shares_are_refused():
     with pytest.raises(ValueError, match="shares must be in"):
-        v.proportion_gap(1.5, 10, 0.5, 10)
+        proportion_difference(1.5, 10, 0.5, 10)

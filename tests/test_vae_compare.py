@@ -4,37 +4,17 @@ from __future__ import annotations
 import base64
 import importlib.util
 import io
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from scipy import stats as scipy_stats
 
 from ragteach.vae import compare as C
 from ragteach.vae.explore import SHADES, cgan_latent_explorer, digit_text, grid_codes, grid_png, vae_latent_explorer
 from ragteach.vae.model import VAE, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# ----------------------------------------------------------------------------- statistics
-def test_interval_is_the_t_interval():
-    mean, half = C.interval([1.0, 2.0, 3.0])
-    assert mean == 2.0
-    assert half == pytest.approx(scipy_stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3))
-    assert C.interval([5.0]) == (5.0, math.inf)
-    assert C.format_interval([5.0]) == "5.0 (1 run)"
-    with pytest.raises(ValueError, match="at least one"):
-        C.interval([])
-
-
-def test_difference_matches_scipy_welch():
-    a, b = [91.0, 93.5, 92.2, 95.0], [80.1, 85.3, 79.9]
-    d, h = C.difference(a, b)
-    ci = scipy_stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    assert d - h == pytest.approx(ci.low) and d + h == pytest.approx(ci.high)
 
 
 # ----------------------------------------------------------------------------- verdicts

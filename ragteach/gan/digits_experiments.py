@@ -31,7 +31,7 @@ from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
-from ragteach.stats import Difference, difference, interval, rank_auc
+from ragteach.stats import Difference, claim_word, difference, interval, rank_auc
 from ragteach.training import without_undo
 
 D_KEY = "D train vs held-out %"
@@ -258,18 +258,6 @@ def select_lambda(runs: Sequence[DigitsRun], candidates: Sequence[str], train_im
 
 
 # ----------------------------------------------------------------------------- verdicts
-def claim_word(gain: Difference, guard: Difference | None = None) -> str:
-    """'holds' / 'does not hold' / 'inconclusive' from the interval of a difference oriented so that
-    positive favours the claim (``gain``), and optionally of a quality ``guard`` (positive = not worse).
-
-    - the guard clearly < 0 (the claimant is clearly worse on quality) → does not hold, whatever the gain;
-    - else gain clearly > 0 → holds; gain clearly < 0 → does not hold;
-    - else (gain's interval contains 0) → inconclusive."""
-    if guard is not None and guard.sign < 0:
-        return "does not hold"
-    return "holds" if gain.sign > 0 else "does not hold" if gain.sign < 0 else "inconclusive"
-
-
 def _side(d: Difference, more: str, less: str) -> str:
     return more if d.sign > 0 else less if d.sign < 0 else "no clear difference in"
 
@@ -284,7 +272,7 @@ def gated_verdict(claimant: str, baseline: str, gain_key: str, gain: tuple[Seque
     if (guard_key is None) != (guard is None):
         raise ValueError("give both guard_key and guard, or neither")
     d_gain = difference(gain[1], gain[0])
-    oriented = d_gain if higher_is_better else Difference(-d_gain.diff, d_gain.half)
+    oriented = d_gain if higher_is_better else -d_gain
     d_guard = None if guard is None else difference(guard[1], guard[0])
     word = claim_word(oriented, d_guard)
     reason = (f"{claimant} vs {baseline} over {len(gain[0])} and {len(gain[1])} seeds: "
@@ -297,11 +285,11 @@ def gated_verdict(claimant: str, baseline: str, gain_key: str, gain: tuple[Seque
     return Verdict(word, reason)
 
 
-def cost_verdict(claimant: Sequence[float], baseline: Sequence[float], name: str, baseline_name: str) -> Verdict:
+def time_verdict(claimant: Sequence[float], baseline: Sequence[float], name: str, baseline_name: str) -> Verdict:
     """Does ``name`` cost more time per step than ``baseline_name``? From the per-chunk seconds per step
     (Welch interval of the difference); the ratio of the means is printed too."""
     d = difference(baseline, claimant)
     ratio = statistics.fmean(claimant) / statistics.fmean(baseline)
     return Verdict(claim_word(d), f"{name} vs {baseline_name}: ×{ratio:.2f} time per step "
-                                  f"(difference {1000 * d.diff:+.2f} ± {1000 * d.half:.2f} ms over "
+                                  f"(difference {1000 * d.mean:+.2f} ± {1000 * d.half:.2f} ms over "
                                   f"{len(claimant)} and {len(baseline)} timed chunks)")

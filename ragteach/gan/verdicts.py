@@ -102,8 +102,8 @@ def miss_verdict(rows: Sequence[dict[str, Any]], method: str, mixture: str) -> s
     return (f"{method} on the {mixture}: {format_interval([100 - x for x in v['within 3σ %']], 2)} % of the samples "
             f"miss (real data {format_interval([100 - x for x in real['values']['within 3σ %']], 2)} %); "
             f"{row['3σ to 6σ %']} % lie 3σ to 6σ from a mode (real data {real['3σ to 6σ %']} %: {modes}, "
-            f"difference {wide.diff:+.2f} ± {wide.half:.2f} points), {row['beyond 6σ %']} % beyond 6σ (real data "
-            f"{real['beyond 6σ %']} %): {reading} (difference {d.diff:+.2f} ± {d.half:.2f} points)")
+            f"difference {wide.mean:+.2f} ± {wide.half:.2f} points), {row['beyond 6σ %']} % beyond 6σ (real data "
+            f"{real['beyond 6σ %']} %): {reading} (difference {d.mean:+.2f} ± {d.half:.2f} points)")
 
 
 def rejection_runs(runs: Sequence[ToyRun], n: int = 2500, bound_quantile: float = 1.0,
@@ -142,7 +142,7 @@ def rejection_verdict(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> str
         parts.append(f"{mixture}: D kept {format_interval([100 * r.kept for r in c])} % of G's draws; modes "
                      f"{_moved(dm)} ({format_interval(pm)} → {format_interval(cm)}), high-quality share "
                      f"{_moved(dh)} ({format_interval(ph)} → {format_interval(ch)} %, "
-                     f"difference {dh.diff:+.2f} ± {dh.half:.2f} points)")
+                     f"difference {dh.mean:+.2f} ± {dh.half:.2f} points)")
     return "; ".join(parts) + "."
 
 

@@ -7,7 +7,6 @@ the training seed (one seed per setting), which the notebook says where it print
 """
 from __future__ import annotations
 
-import math
 import multiprocessing
 import time
 from contextlib import contextmanager
@@ -16,12 +15,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from scipy import stats as scipy_stats
 from ragteach.config import progress as progress_bar
 from ragteach.data.text import TextData
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs, perplexity
+from ragteach.stats import Difference, paired_difference
 from ragteach.training import check_positive_int, without_undo
 from ragteach.live.session import TrainingSession
 
@@ -45,57 +44,10 @@ def evaluating_with(trainer: GPTTrainer, selection: str = "random", **settings: 
 
 
 @dataclass(frozen=True)
-class Interval:
-    """A measured difference: ``mean ± half`` (95 % interval)."""
+class Interval(Difference):
+    """A difference in nats/char, printed to 3 decimals (the class notebook 03's stored results name)."""
 
-    mean: float
-    half: float
-
-    @property
-    def lo(self) -> float:
-        return self.mean - self.half
-
-    @property
-    def hi(self) -> float:
-        return self.mean + self.half
-
-    def __str__(self) -> str:
-        return f"{self.mean:+.3f} ± {self.half:.3f}"
-
-
-def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Interval:
-    """``mean(b − a) ± t·sd/√n`` over paired measurements (the same validation batches)."""
-    if len(a) != len(b) or len(a) < 2:
-        raise ValueError(f"need two paired lists of >= 2 measurements, got {len(a)} and {len(b)}")
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    t = float(scipy_stats.t.ppf((1 + confidence) / 2, len(d) - 1))
-    return Interval(float(d.mean()), t * float(d.std(ddof=1)) / math.sqrt(len(d)))
-
-
-def cost_verdict(diff: Interval, tolerance: float = 0.05) -> str:
-    """Is a loss increase ``diff`` (nats/char, 95 % interval) within ``tolerance``?
-
-    "holds" when the whole interval lies at or below the tolerance, "does not hold" when it lies above it,
-    "inconclusive" when it straddles it: the verdict follows the measurement, never a single-number ``<``.
-    An inconclusive verdict also says what the run could have told apart: a cost is resolved from the
-    tolerance only when it differs from it by more than the interval's half-width."""
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0 nats/char, got {tolerance}")
-    if diff.hi <= tolerance:
-        return f"holds: costs {diff} nats/char, within {tolerance:g}"
-    if diff.lo > tolerance:
-        return f"does not hold: costs {diff} nats/char, more than {tolerance:g}"
-    return (f"inconclusive: costs {diff} nats/char, the interval straddles {tolerance:g}; this run resolves only "
-            f"costs more than {diff.half:.3f} from {tolerance:g}")
-
-
-def which_is_lower(diff: Interval, a: str, b: str) -> str:
-    """Which of two losses is lower, given ``diff`` = loss(b) − loss(a) with its interval (or: no difference shown)."""
-    if diff.lo > 0:
-        return f"{a} loses less ({b} − {a} = {diff} nats/char)"
-    if diff.hi < 0:
-        return f"{b} loses less ({b} − {a} = {diff} nats/char)"
-    return f"no difference shown ({b} − {a} = {diff} nats/char, the interval contains 0)"
+    digits: int = 3
 
 
 @dataclass
@@ -128,7 +80,7 @@ class QualityRun:
                 "train s": round(self.seconds, 1)}
 
 
-def costs_vs_dense(dense: QualityRun, run: QualityRun) -> tuple[Interval, Interval]:
+def costs_vs_dense(dense: QualityRun, run: QualityRun) -> tuple[Difference, Difference]:
     """What ``run`` costs against the **dense** model, batch by batch on the same validation batches:
     (loss with all units on − dense loss, loss with random activation kept on − dense loss).
     "Quality is kept" is judged against the dense model only, never against the run's own other mode."""
@@ -235,7 +187,7 @@ def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[s
 def selection_rows(trainer: GPTTrainer, fractions: Sequence[float], eval_batches: int = 16) -> list[dict[str, Any]]:
     """Validation loss of one trained model when only a fraction k/n of each MLP's units is kept at eval:
     k random units (rescaled by 1/p or not) vs the k units of largest |activation| per token (learned).
-    ``"random − top-k"`` is the paired difference (an :class:`Interval`, per validation batch)."""
+    ``"random − top-k"`` is the paired difference (a :class:`~ragteach.stats.Difference`, per validation batch)."""
     full = trainer.evaluate("val", eval_batches)
     rows = []
     for f in fractions:

@@ -7,32 +7,16 @@ are asked of both, so this is conservative). A verdict is "holds" when the whole
 """
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Sequence
 
-from ragteach.stats import difference, format_interval
-
-Z95 = 1.96
-
-
-def proportion_gap(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
-    """(p1 − p2, half-width of its 95 % interval) for shares p1 of n1 and p2 of n2."""
-    for p, n in ((p1, n1), (p2, n2)):
-        if not 0 <= p <= 1 or n < 1:
-            raise ValueError(f"shares must be in [0, 1] over n >= 1 questions, got {p} over {n}")
-    return p1 - p2, Z95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-
-
-def word(low: float, high: float) -> str:
-    """'holds' if the interval [low, high] of (claimed better − other) is above 0, 'does not hold' if below."""
-    return "holds" if low > 0 else "does not hold" if high < 0 else "inconclusive"
+from ragteach.stats import claim_word, difference, format_interval, proportion_difference
 
 
 def retrieval_helps(rag_em: float, closed_em: float, n: int) -> str:
     """Does retrieval + generation beat the same generator closed-book on held-out questions?"""
-    gap, half = proportion_gap(rag_em, n, closed_em, n)
-    return f"{word(gap - half, gap + half)}: +{100 * gap:.1f} ± {100 * half:.1f} points (95 % interval, n = {n})"
+    gap = proportion_difference(rag_em, n, closed_em, n)
+    return f"{claim_word(gap)}: +{100 * gap.mean:.1f} ± {100 * gap.half:.1f} points (95 % interval, n = {n})"
 
 
 def retrievers_verdict(recall: Sequence[dict], k_needed: float = 0.2) -> str:
@@ -54,13 +38,12 @@ def learned_to_retrieve(p_gold: Sequence[float], window: int = 20) -> str:
     if len(p_gold) < 2 * window:
         return f"inconclusive: only {len(p_gold)} steps (need {2 * window})"
     first, last = list(p_gold[:window]), list(p_gold[-window:])
-    start, gap = statistics.mean(first), statistics.mean(last) - statistics.mean(first)
-    half = Z95 * math.sqrt(statistics.variance(first) / window + statistics.variance(last) / window)
-    verdict = word(gap - half, gap + half)
-    text = f"{verdict}: p(gold doc|x) {start:.2f} → {statistics.mean(last):.2f} ({gap:+.2f} ± {half:.2f})"
+    start, gap = statistics.mean(first), difference(first, last)
+    verdict = claim_word(gap)
+    text = f"{verdict}: p(gold doc|x) {start:.2f} → {statistics.mean(last):.2f} ({gap})"
     if verdict == "holds":
         return text + ", learned from the answer loss alone"
-    return (text + f"; this run resolves only changes larger than {half:.2f}, and it started at {start:.2f}, "
+    return (text + f"; this run resolves only changes larger than {gap.half:.2f}, and it started at {start:.2f}, "
             f"so at most {1 - start:+.2f} was left to gain")
 
 
@@ -68,10 +51,9 @@ def marginals_differ(seq_tok: Sequence[tuple[str, float, float]], n: int) -> str
     """RAG-Sequence vs RAG-Token exact match per retriever: does either win beyond its interval anywhere?"""
     parts = []
     for retriever, seq, tok in seq_tok:
-        gap, half = proportion_gap(tok, n, seq, n)
-        parts.append(f"{retriever}: token − sequence {100 * gap:+.1f} ± {100 * half:.1f}")
-    clear = [p for (r, s, t), p in zip(seq_tok, parts)
-             if abs(t - s) > proportion_gap(t, n, s, n)[1]]
+        gap = proportion_difference(tok, n, seq, n)
+        parts.append(f"{retriever}: token − sequence {100 * gap.mean:+.1f} ± {100 * gap.half:.1f}")
+    clear = [p for (r, s, t), p in zip(seq_tok, parts) if proportion_difference(t, n, s, n).sign]
     head = f"differ beyond the interval for {len(clear)} of {len(seq_tok)} retrievers" if clear else \
         "inconclusive: no EM difference beyond its interval (the two sums themselves differ: tested)"
     return head + " (" + "; ".join(parts) + ")"
@@ -79,9 +61,9 @@ def marginals_differ(seq_tok: Sequence[tuple[str, float, float]], n: int) -> str
 
 def swap_verdict(new_index: float, old_index: float, n: int) -> str:
     """Does re-indexing alone (no retraining) make answers follow the edited facts?"""
-    gap, half = proportion_gap(new_index, n, old_index, n)
-    return (f"{word(gap - half, gap + half)}: {new_index:.0%} follow the edit with the new index vs {old_index:.0%} "
-            f"with the old ({100 * gap:+.0f} ± {100 * half:.0f} points, n = {n})")
+    gap = proportion_difference(new_index, n, old_index, n)
+    return (f"{claim_word(gap)}: {new_index:.0%} follow the edit with the new index vs {old_index:.0%} "
+            f"with the old ({100 * gap.mean:+.0f} ± {100 * gap.half:.0f} points, n = {n})")
 
 
 def two_doc_verdict(token: Sequence[float], sequence: Sequence[float], what: str = "em") -> str:
@@ -92,7 +74,7 @@ def two_doc_verdict(token: Sequence[float], sequence: Sequence[float], what: str
     scale, digits, unit = (100, 0, " points") if what == "em" else (1, 1, " nats")
     tok, seq = [scale * v for v in token], [scale * v for v in sequence]
     gap = difference(seq, tok)
-    size = f"{abs(gap.diff):.{digits}f} ± {gap.half:.{digits}f}{unit}"
+    size = f"{abs(gap.mean):.{digits}f} ± {gap.half:.{digits}f}{unit}"
     label = "Exact match" if what == "em" else "log p(gold answer|x)"
     pct = "%" if what == "em" else ""
     head = (f"{label} over {len(tok)} seeds: RAG-Token {format_interval(tok, digits)}{pct}, "

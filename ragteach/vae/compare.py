@@ -154,17 +154,6 @@ def likelihood_scores(judge: DigitJudge, trainer: VAETrainer, cases: Mapping[str
 
 
 # ----------------------------------------------------------------------------- statistics over seeds
-def difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """mean(a) − mean(b) and its Welch half-width (:func:`ragteach.stats.difference`, in this module's order)."""
-    d = stats.difference(b, a, confidence)
-    return d.diff, d.half
-
-
-def sign(d: float, half: float) -> int:
-    """+1 / −1 when the interval d ± half lies wholly above / below 0, else 0 (inconclusive)."""
-    return stats.Difference(d, half).sign
-
-
 def values_of(runs: Sequence[Mapping[str, Mapping[str, float]]], model: str, metric: str) -> list[float]:
     """One metric of one model across the seeds' score dicts."""
     return [run[model][metric] for run in runs if metric in run.get(model, {})]
@@ -211,10 +200,10 @@ def likelihood_rows(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> list[d
 def compare_sentence(what: str, name_a: str, a: Sequence[float], name_b: str, b: Sequence[float],
                      unit: str = "", higher: str = "is higher", lower: str = "is lower", digits: int = 1) -> str:
     """'<what>: A is higher than B (difference d ± h)' when the Welch interval excludes 0, else inconclusive."""
-    d, h = difference(a, b)
+    gap = stats.difference(b, a)   # mean(a) − mean(b)
+    d, h, s = gap.mean, gap.half, gap.sign
     diff = (f"{d:+.{digits}f}{unit} (1 seed each, no interval)" if math.isinf(h)
             else f"{d:+.{digits}f} ± {h:.{digits}f}{unit}")
-    s = sign(d, h)
     if d == 0 and h == 0:
         return f"{what}: {name_a} and {name_b} are equal in every seed ({statistics.fmean(a):.{digits}f}{unit})."
     if s == 0:
@@ -228,7 +217,7 @@ def against_sentence(what: str, values: Sequence[float], reference: float, ref_n
     """'<what> x̄ ± h is above/below <reference>' when the t-interval excludes it, else inconclusive."""
     m, h = interval(values)
     shown = f"{m:.1f}{unit} (1 seed, no interval)" if math.isinf(h) else f"{m:.1f} ± {h:.1f}{unit}"
-    s = sign(m - reference, h)
+    s = stats.Difference(m - reference, h).sign
     if s == 0:
         return f"{what} {shown} cannot be told apart from {ref_name} ({reference:.1f}{unit}) — inconclusive."
     return f"{what} {shown} {above if s > 0 else below} {ref_name} ({reference:.1f}{unit})."
@@ -252,7 +241,7 @@ def trade_off_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]], real: 
         out.append(against_sentence("Its conditional accuracy", acc, real["conditional accuracy %"],
                                     "the judge's accuracy on real held-out digits", " %"))
         m, h = interval(acc)
-        if sign(m - chance, h) > 0:
+        if stats.Difference(m - chance, h).sign > 0:
             out.append("So its samples mostly pass the classifier as the digit they were asked to be: a judge "
                        "trained on real digits does not flag them.")
         else:
@@ -273,7 +262,7 @@ def likelihood_verdicts(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> li
            compare_sentence("ELBO per image", "uniform noise", noise, "real digits", real, " nats",
                             "scores higher", "scores lower")]
     gap = statistics.fmean(real) - statistics.fmean(noise)
-    d, h = difference(mirrored, real)
+    d = stats.difference(real, mirrored).mean   # mean(mirrored) − mean(real)
     share = (-d / gap) if gap > 0 else math.nan
     out.append(compare_sentence("ELBO per image", "mirrored digits", mirrored, "real digits", real, " nats",
                                 "score higher", "score lower"))
