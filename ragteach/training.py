@@ -12,7 +12,9 @@ A subclass of :class:`Trainer` declares where its state lives and writes only th
 - ``self.rng``: its own ``torch.Generator`` (batches, noise). The global generator is never reseeded:
   initial weights are drawn inside :func:`seeded`, which restores the global state afterwards;
 - ``self.steps``: steps taken; ``extra_state()`` / ``load_extra_state()``: anything else;
-- ``train_step(knob_values) -> metrics``: one step, using :meth:`Trainer.update` for each optimiser step.
+- ``train_step(knob_values) -> metrics``: one step, using :meth:`Trainer.update` for each optimiser step;
+- ``default_knobs()``: the knobs its step reads, at their defaults, so ``TrainingSession(trainer)`` needs
+  nothing else (the session saves and restores the trainer itself).
 
 What the base class guarantees (``tests/test_trainer_contract.py`` checks it for every trainer):
 
@@ -188,6 +190,11 @@ class Trainer:
     # -------------------------------------------------------------- the step
     def train_step(self, knob_values: dict[str, Any]) -> Metrics:
         raise NotImplementedError
+
+    def default_knobs(self) -> Any:
+        """The knobs (a :class:`ragteach.knobs.Knobs`) ``train_step`` reads, at their default values."""
+        raise NotImplementedError(f"{type(self).__name__} declares no default knobs: give TrainingSession "
+                                  f"its knobs, TrainingSession(trainer, knobs)")
 
     def __call__(self, knob_values: dict[str, Any]) -> Metrics:
         """One step as a transaction: if it raises, the trainer is restored to its state before the step

@@ -60,7 +60,7 @@ def test_a_run_does_not_depend_on_its_neighbours():
 def test_session_checkpoint_round_trip_and_transactional_step(tmp_path):
     mix = ring()
     t = BatchedGANTrainer(toy_config(), mix.sample, [0, 1], batch_size=32)
-    session = TrainingSession(t, gan_knobs(), state={"gan": t})
+    session = TrainingSession(t, gan_knobs())
     session.run(5, progress=False)
     path = session.save(tmp_path / "b.pt")
     session.run(3, progress=False)

@@ -40,7 +40,7 @@ def test_checkpoint_round_trip_keeps_every_run_and_its_fixed_codes(tmp_path):
     sets = [d.x_train[:200], d.x_train[200:300]]
     t = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], [0, 1], batch_size=16,
                           g_loss="article", distance_data=sets)
-    session = TrainingSession(t, gan_knobs(lam=0.1, pairing="fixed", lam_max=1.0), state={"gan": t})
+    session = TrainingSession(t, gan_knobs(lam=0.1, pairing="fixed", lam_max=1.0))
     session.run(3, progress=False)
     path = session.save(tmp_path / "v.pt")
     session.run(2, progress=False)

@@ -124,7 +124,7 @@ def test_a_checkpoint_with_a_bad_history_or_step_changes_nothing():
     from ragteach.gan.train import GANTrainer, gan_knobs
 
     trainer = GANTrainer(toy_config(), ring().sample, seed=0)
-    s = TrainingSession(trainer, gan_knobs(), state={"trainer": trainer})
+    s = TrainingSession(trainer, gan_knobs())
     s.run(5, progress=False)
     ckpt = s.checkpoint()
     with pytest.raises(ValueError, match="history must be a list of rows"):

@@ -76,5 +76,5 @@ def test_gan_lab_views_follow_the_networks():
     step = torch.from_numpy(push) * 1e-3 / (torch.from_numpy(push).norm(dim=1, keepdim=True) + 1e-12)
     with torch.no_grad():
         assert (trainer.D(x + step) >= trainer.D(x) - 1e-6).float().mean() > 0.9
-    session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs())
     assert gan_lab_preview(trainer, ring()).render(session).startswith(b"\x89PNG")

@@ -81,7 +81,7 @@ def test_structured_model_flops_scale_with_p(data):
 def test_training_step_learns_and_is_deterministic(data):
     def run():
         tr = GPTTrainer(tiny(data), data, batch_size=8, seed=0, eval_every=20, eval_batches=2)
-        s = TrainingSession(tr, gpt_knobs(lr=3e-3, p=0.5, active_in="train"), state={"gpt": tr})
+        s = TrainingSession(tr, gpt_knobs(lr=3e-3, p=0.5, active_in="train"))
         s.run(60, progress=False)
         return tr, s
 
@@ -96,7 +96,7 @@ def test_training_step_learns_and_is_deterministic(data):
 
 def test_knob_change_reaches_the_model_and_checkpoint_roundtrip(data, tmp_path):
     tr = GPTTrainer(tiny(data), data, batch_size=4, seed=0)
-    s = TrainingSession(tr, gpt_knobs(source="beta", lam=0.5, alpha=2, beta=2), state={"gpt": tr})
+    s = TrainingSession(tr, gpt_knobs(source="beta", lam=0.5, alpha=2, beta=2))
     s.run(3, progress=False)
     s.set_knob("impl", "masked")
     s.run(2, progress=False)

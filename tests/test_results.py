@@ -63,7 +63,7 @@ def test_a_stored_session_samples_as_the_original_and_trains_on_with_fresh_adam(
 
     def trained():
         gan = GANTrainer(toy_config(), mix.sample, batch_size=32, seed=0)
-        session = TrainingSession(gan, gan_knobs(), state={"gan": gan})
+        session = TrainingSession(gan, gan_knobs())
         session.run(5)
         return session
 
@@ -84,7 +84,7 @@ def test_a_session_run_in_class_mode_ends_where_the_stored_run_ended(modes):
 
     def session():
         gan = GANTrainer(toy_config(), ring().sample, batch_size=32, seed=0)
-        return TrainingSession(gan, gan_knobs(), state={"gan": gan})
+        return TrainingSession(gan, gan_knobs())
 
     trained = session()
     Results("00_test").run("run", trained, 6)

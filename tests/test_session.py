@@ -164,7 +164,7 @@ def test_stress_many_knob_changes_from_another_thread():
 def gan_session(seed=0):
     mix = ring()
     trainer = GANTrainer(toy_config(), mix.sample, batch_size=64, seed=seed)
-    return TrainingSession(trainer, gan_knobs(), state={"gan": trainer}), trainer
+    return TrainingSession(trainer, gan_knobs()), trainer
 
 
 def test_checkpoint_round_trip_gives_identical_next_losses(tmp_path):

@@ -209,7 +209,7 @@ def test_without_undo_skips_the_copy_keeps_earlier_updates_and_says_so():
 @pytest.mark.parametrize("name", NAMES)
 def test_nan_in_a_session_is_shown_and_the_run_resumes(name):
     trainer, knobs = TRAINERS[name][0](0)
-    session = TrainingSession(trainer, knobs, state={"trainer": trainer})
+    session = TrainingSession(trainer, knobs)
     session.run(2, progress=False)
     before = full_state(trainer)
     fix = _poison_last_update(trainer)
@@ -260,7 +260,7 @@ def test_damaged_checkpoints_are_refused_and_change_nothing(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_session_load_checks_everything_before_changing_anything(name, tmp_path):
     trainer, knobs = TRAINERS[name][0](0)
-    session = TrainingSession(trainer, knobs, state={"trainer": trainer})
+    session = TrainingSession(trainer, knobs)
     session.run(2, progress=False)
     path = session.save(tmp_path / "ckpt.pt")
     session.run(1, progress=False)
@@ -270,7 +270,7 @@ def test_session_load_checks_everything_before_changing_anything(name, tmp_path)
     first_numeric = next(k.name for k in session.knobs if k.kind in ("float", "int") and k.high is not None)
     bad_knob["knobs"][first_numeric] = session.knobs.knobs[first_numeric].high * 10 + 1
     other, other_knobs = TRAINERS[name][1]()
-    other_session = TrainingSession(other, other_knobs, state={"trainer": other})
+    other_session = TrainingSession(other, other_knobs)
     other_path = other_session.save(tmp_path / "other.pt")
     for bad in (bad_knob, torch.load(other_path, weights_only=True)):
         with pytest.raises(ValueError):
@@ -302,3 +302,16 @@ def test_flush_denormals_zeroes_denormal_floats_only_inside_the_block():
         assert (tiny * 1.0).item() == 0.0
         assert (torch.tensor([1e-30]) * 1.0).item() != 0.0    # a small normal number is kept
     assert (tiny * 1.0).item() != 0.0                          # PyTorch's default again afterwards
+
+
+@pytest.mark.parametrize("name", list(TRAINERS))
+def test_a_session_needs_only_the_trainer(name, tmp_path):
+    """``TrainingSession(trainer)``: the knobs come from ``default_knobs()``, the checkpoint holds the trainer."""
+    trainer, knobs = TRAINERS[name][0]()
+    session = TrainingSession(trainer)
+    assert set(session.knobs.snapshot()) == set(knobs.snapshot())
+    session.run(2, progress=False)
+    path = session.save(tmp_path / "s.pt")
+    session.run(1, progress=False)
+    session.load(path)
+    assert trainer.steps == 2 and session.state == {"trainer": trainer}

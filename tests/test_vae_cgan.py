@@ -39,7 +39,7 @@ def test_vae_training_lowers_the_negative_elbo_and_beta_changes_kl():
     d = load_digits()
     tr = VAETrainer(VAEConfig(latent_dim=2), d.x_train, seed=0)
     before = tr.evaluate(d.x_test)
-    s = TrainingSession(tr, vae_knobs(), state={"vae": tr})
+    s = TrainingSession(tr, vae_knobs())
     s.run(400, progress=False)
     after = tr.evaluate(d.x_test)
     assert after["elbo"] > before["elbo"] + 5 and after["reconstruction mse"] < before["reconstruction mse"]
@@ -84,7 +84,7 @@ def test_cgan_checkpoint_round_trip_gives_identical_next_losses(tmp_path):
 
     def session(seed):
         trainer = CGANTrainer(article_mnist_config(), d.x_train, d.y_train, seed=seed)
-        return TrainingSession(trainer, cgan_knobs(), state={"cgan": trainer})
+        return TrainingSession(trainer, cgan_knobs())
 
     s = session(0)
     s.run(10, progress=False)

@@ -22,7 +22,7 @@ PNG = b"\x89PNG"
 def view():
     mix = ring()
     trainer = GANTrainer(toy_config(), mix.sample, batch_size=32)
-    session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs())
     v = LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])],
                  interval=0.05, slowdown=0.0)
     yield v
@@ -110,7 +110,7 @@ def test_training_error_is_shown_in_the_view():
 def test_every_preview_appears_even_when_two_share_a_name():
     """Notebook 02's third preview never showed: previews were keyed by name and two were 'history'."""
     trainer = GANTrainer(toy_config(), ring().sample, batch_size=32)
-    session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs())
     same = [history_preview(["loss_d"]), history_preview(["loss_g"])]
     assert same[0].name == same[1].name
     v = LiveView(session, [toy_preview(trainer, ring()), *same])
@@ -270,7 +270,7 @@ def _scripted_events(monkeypatch, view, script: dict[int, Callable]) -> list[str
 def _gan_view(foreground: bool) -> LiveView:
     mix = ring()
     trainer = GANTrainer(toy_config(), mix.sample, batch_size=32, seed=0)
-    session = TrainingSession(trainer, gan_knobs(), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs())
     return LiveView(session, [toy_preview(trainer, mix), history_preview(["loss_d", "loss_g"])],
                     interval=0.0, slowdown=0.0, foreground=foreground)
 

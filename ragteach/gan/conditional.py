@@ -70,6 +70,9 @@ class CGANTrainer(Trainer):
 
     fix = "Lower the learning rates (lr_g, lr_d) and run again."
 
+    def default_knobs(self) -> Knobs:
+        return cgan_knobs()
+
     def __init__(self, cfg: GANConfig, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, seed: int = 0,
                  n_classes: int = 10, betas: tuple[float, float] = (0.5, 0.999),
                  device: str | torch.device = "cpu") -> None:

@@ -77,8 +77,7 @@ def digits_gan(x_train: torch.Tensor, seed: int = 0, lr: float = 1e-3, batch_siz
 
 def digits_session(trainer: Any, lr: float, lam: float | None, pairing: str) -> TrainingSession:
     """The session of a digits trainer (one run or a batch): both learning rates ``lr``, the λ term's knobs."""
-    return TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0),
-                           state={"gan": trainer})
+    return TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0))
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def train_toy(mixture: GaussianMixture2D, method: str = "GAN", pack: int = 1, se
     """
     trainer = GANTrainer(toy_config(pack), mixture.sample, batch_size=batch_size * pack, seed=seed,
                          **(trainer_kw or {}))
-    session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs(**knob_values))
     run = ToyRun(method, mixture.name, seed, session=session, data=mixture)
     schedule = Schedule(sharpen_lr, sharpen_fraction, lr_decay)
     n_packed = n_eval - n_eval % pack              # D judges whole packs
@@ -217,7 +217,7 @@ def _toy_runs_session(mixtures: GaussianMixture2D | Sequence[GaussianMixture2D],
         raise ValueError(f"cfg.pack={cfg.pack} but pack={pack}: give the same packing once")
     trainer = BatchedGANTrainer(cfg, [m.sample for m, _ in pairs], [s for _, s in pairs],
                                 batch_size=batch_size * pack, betas=betas)
-    session = TrainingSession(trainer, gan_knobs(**knob_values), state={"gan": trainer})
+    session = TrainingSession(trainer, gan_knobs(**knob_values))
     return session, [ToyRun(method, m.name, s, session=session, index=i, data=m) for i, (m, s) in enumerate(pairs)]
 
 

@@ -83,6 +83,9 @@ class GANTrainer(Trainer):
     betas: Adam's (β1, β2); the seeds use (0.5, 0.999), the DCGAN setting.
     """
 
+    def default_knobs(self) -> Knobs:
+        return gan_knobs()
+
     def __init__(self, cfg: GANConfig, sample_real: RealSampler, batch_size: int = 256, seed: int = 0,
                  g_loss: str = "non_saturating", betas: tuple[float, float] = (0.5, 0.999),
                  objective: str = "standard", augment: Transform | None = None,

@@ -104,7 +104,7 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run)."""
     trainer, knobs = _quality_trainer(data, cfg, p, steps, seed, rescale, batch_size, lr, impl, eval_every,
                                       curve_batches, p_head, warmup, min_lr_ratio)
-    session = TrainingSession(trainer, knobs, state={"gpt": trainer})
+    session = TrainingSession(trainer, knobs)
     with without_undo(trainer):           # a failed step ends this call: no run is returned
         session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
                     + ("" if rescale else ", no rescale"), reraise_interrupt=True)

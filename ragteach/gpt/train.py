@@ -34,6 +34,9 @@ def gpt_knobs(lr: float = 2e-3, **activation: Any) -> Knobs:
 class GPTTrainer(Trainer):
     """A GPT, its AdamW optimiser and seeded batches. ``trainer(knobs)`` is one training step."""
 
+    def default_knobs(self) -> Knobs:
+        return gpt_knobs()
+
     def __init__(self, cfg: GPTConfig, data: TextData, batch_size: int = 16, seed: int = 0,
                  settings: ActivationSettings | None = None, eval_every: int = 50, eval_batches: int = 8,
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 0, total_steps: int | None = None,

@@ -99,10 +99,11 @@ STATUSES = ("not started", "running", "paused", "finished", "stopped", "error")
 class TrainingSession:
     """Run ``step_fn`` step after step, reading ``knobs`` once per step and keeping history.
 
-    step_fn: called as ``step_fn(knob_values)``; returns a dict of float metrics.
-    knobs: the tunable values (validated on every change).
-    state: objects with ``state_dict``/``load_state_dict`` (models, optimisers, a trainer) that
-        a checkpoint saves and restores, by name.
+    step_fn: called as ``step_fn(knob_values)``; returns a dict of float metrics. Usually a trainer
+        (:mod:`ragteach.training`): then ``TrainingSession(trainer)`` is all it takes.
+    knobs: the tunable values (validated on every change); default: ``step_fn.default_knobs()``.
+    state: objects with ``state_dict``/``load_state_dict`` that a checkpoint saves and restores, by name;
+        default: the trainer itself, as ``"trainer"``.
     """
 
     def __init__(self, step_fn: Callable[[dict[str, Any]], Metrics], knobs: Knobs | None = None,
@@ -110,10 +111,11 @@ class TrainingSession:
         if not callable(step_fn):
             raise TypeError(f"step_fn must be a function step_fn(knob_values) -> dict of metrics (a trainer is "
                             f"one), got {step_fn!r}")
+        is_trainer = hasattr(step_fn, "state_dict") and hasattr(step_fn, "load_state_dict")
         self.step_fn = step_fn
-        self.knobs = knobs if knobs is not None else Knobs()
+        self.knobs = knobs if knobs is not None else step_fn.default_knobs() if is_trainer else Knobs()
         self.knobs.busy = lambda: self.running  # every knob setter waits a little while training runs
-        self.state = dict(state or {})
+        self.state = dict(state if state is not None else {"trainer": step_fn} if is_trainer else {})
         self.history: list[dict[str, Any]] = []
         self.step = 0
         self.error: BaseException | None = None

@@ -29,6 +29,9 @@ class RAGTrainer(Trainer):
     and the generator. Every ``eval_every`` steps also reports exact match on ``eval_questions``.
     The document encoder is frozen (as in the paper); its vectors live in the index."""
 
+    def default_knobs(self) -> Knobs:
+        return rag_knobs()
+
     def __init__(self, model: RAG, index: RAGIndex | None, questions: Sequence[Question],
                  eval_questions: Sequence[Question] = (), batch_size: int = 32, eval_every: int = 50,
                  doc_of: dict[tuple[str, str], int] | None = None, seed: int = 0) -> None:

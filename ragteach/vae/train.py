@@ -20,6 +20,9 @@ def vae_knobs(lr: float = 1e-3, beta: float = 1.0) -> Knobs:
 class VAETrainer(Trainer):
     """Holds a VAE, its Adam optimiser, the training images and a seeded generator; ``trainer(knobs)`` is a step."""
 
+    def default_knobs(self) -> Knobs:
+        return vae_knobs()
+
     def __init__(self, cfg: VAEConfig, x_train: torch.Tensor, batch_size: int = 64, seed: int = 0,
                  device: str | torch.device = "cpu") -> None:
         check_data("x_train", x_train, cfg.data_dim)  # pixels in [-1, 1], read as Bernoulli means (x + 1)/2
