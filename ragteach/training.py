@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 import torch.nn as nn
@@ -159,6 +159,24 @@ def _after_failure(undone: bool, step: int) -> str:
     if undone:
         return f"no update of this step was applied (the model is as it was after step {step - 1})"
     return "this trainer does not undo a failed step (transactional=False): start a new one"
+
+
+def with_periodic_metrics(step_fn: Callable[[dict[str, Any]], Metrics], every: int,
+                          metrics_fn: Callable[[], Metrics]) -> Callable[[dict[str, Any]], Metrics]:
+    """Wrap a step function so that after every ``every``-th call, ``metrics_fn()`` (an evaluation:
+    sample quality, diversity, ...) is merged into that step's metrics. Those history rows then carry
+    the evaluation; ``session.metric(name)`` picks them out."""
+    if every < 1:
+        raise ValueError(f"every must be a whole number >= 1, got {every}")
+    calls = 0
+
+    def step(knob_values: dict[str, Any]) -> Metrics:
+        nonlocal calls
+        metrics = step_fn(knob_values)
+        calls += 1
+        return {**metrics, **metrics_fn()} if calls % every == 0 else metrics
+
+    return step
 
 
 # ---------------------------------------------------------------------------- the base class

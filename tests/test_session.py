@@ -196,7 +196,7 @@ def test_nan_loss_in_gan_keeps_last_good_weights():
 
 
 def test_periodic_metrics_are_merged_every_n_steps():
-    from ragteach.live.session import with_periodic_metrics
+    from ragteach.training import with_periodic_metrics
     calls = []
     step = with_periodic_metrics(lambda k: {"loss": 1.0}, 3, lambda: calls.append(1) or {"score": len(calls)})
     s = TrainingSession(step)

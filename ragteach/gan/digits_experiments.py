@@ -31,7 +31,7 @@ from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
-from ragteach.stats import Difference, claim_word, difference, interval, rank_auc
+from ragteach.stats import Difference, claim_word, difference, format_interval, interval, rank_auc
 from ragteach.training import without_undo
 
 D_KEY = "D train vs held-out %"
@@ -239,9 +239,8 @@ def seed_rows(runs: Sequence[DigitsRun], keys: Sequence[str] = (*TABLE_KEYS, "qu
         row: dict[str, Any] = {"method": method, "train images": n,
                                "seeds": len(values(runs, method, n, keys[0], role))}
         for k in keys:
-            mean, half = interval(values(runs, method, n, k, role))
-            row[k] = f"{mean:.2f} (1 seed)" if half == float("inf") else f"{mean:.2f} ± {half:.2f}"
-            row[k + "_mean"], row[k + "_ci"] = mean, half
+            vals = values(runs, method, n, k, role)
+            row[k], (row[k + "_mean"], row[k + "_ci"]) = format_interval(vals, 2), interval(vals)
         rows.append(row)
     return rows
 

@@ -47,24 +47,6 @@ class TrainingError(RuntimeError):
     """A step failed; the message says at which step and what to change."""
 
 
-def with_periodic_metrics(step_fn: Callable[[dict[str, Any]], Metrics], every: int,
-                          metrics_fn: Callable[[], Metrics]) -> Callable[[dict[str, Any]], Metrics]:
-    """Wrap a step function so that after every ``every``-th call, ``metrics_fn()`` (an evaluation:
-    sample quality, diversity, ...) is merged into that step's metrics. Those history rows then carry
-    the evaluation; ``session.metric(name)`` picks them out."""
-    if every < 1:
-        raise ValueError(f"every must be a whole number >= 1, got {every}")
-    calls = 0
-
-    def step(knob_values: dict[str, Any]) -> Metrics:
-        nonlocal calls
-        metrics = step_fn(knob_values)
-        calls += 1
-        return {**metrics, **metrics_fn()} if calls % every == 0 else metrics
-
-    return step
-
-
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """In the main thread, hold Ctrl-C (SIGINT) back for the block and deliver it after, so that a block that
