@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 
@@ -9,7 +7,6 @@ from ragteach.gan.verdicts import (discriminator_verdict, little_data_verdict, m
                                    noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                    stability_rows, stability_verdict, summary_rows, target_verdict, wobble)
 from ragteach.metrics.modes import mode_stats
-from ragteach.stats import difference, format_interval, interval
 from ragteach.report import TAKEAWAY_WORDS, markdown_table, words
 
 
@@ -52,18 +49,6 @@ def test_wobble_counts_lost_coverage_not_learning_progress():
     assert wobble(ToyRun("a", "ring", 0, modes=[3, 8, 2, 8])) == pytest.approx(2.0)
     assert wobble(ToyRun("a", "ring", 0, modes=[8, 6, 4])) == pytest.approx(2.0)
     assert wobble(ToyRun("a", "ring", 0, modes=[5])) == 0.0
-
-
-def test_interval_is_the_t_interval():
-    mean, half = interval([1.0, 2.0, 3.0])
-    assert mean == 2.0 and half == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-5)
-    assert interval([4.0])[1] == math.inf and format_interval([4.0]) == "4.0 (1 run)"
-    assert format_interval([8, 8, 8]) == "8.0 ± 0.0"
-    assert difference([8, 8, 8], [8, 8, 8]).sign == 0
-    assert difference([7, 7, 7], [8, 8, 8]).sign == 1
-    assert difference([1, 5, 9], [2, 6, 10]).sign == 0          # a shift far inside the noise
-    with pytest.raises(ValueError):
-        interval([])
 
 
 def _runs(method, finals, hq=0.9, curve_drop=0):

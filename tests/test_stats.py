@@ -15,6 +15,10 @@ def test_interval_is_the_t_interval():
     assert stats.format_interval([5.0]) == "5.0 (1 run)"
     with pytest.raises(ValueError, match="at least one"):
         stats.interval([])
+    assert stats.format_interval([8, 8, 8]) == "8.0 ± 0.0"
+    assert stats.difference([8, 8, 8], [8, 8, 8]).sign == 0
+    assert stats.difference([7, 7, 7], [8, 8, 8]).sign == 1
+    assert stats.difference([1, 5, 9], [2, 6, 10]).sign == 0          # a shift far inside the noise
 
 
 def test_difference_matches_scipy_welch():
