@@ -140,10 +140,7 @@ def test_references_agree_with_the_package():
     from ragteach.exercises import generative_models as vx, relative_augmentation as rx, retrieval as qx
     from ragteach.gan.losses import rasgan_d_loss
     from ragteach.metrics.modes import mode_stats
-    try:  # the marginals are moving out of ragteach.retrieval.rag
-        from ragteach.retrieval.marginals import rag_sequence_logp, rag_token_logp
-    except ImportError:
-        from ragteach.retrieval.rag import rag_sequence_logp, rag_token_logp
+    from ragteach.retrieval.marginals import rag_sequence_logp, rag_token_logp
     from ragteach.vae.model import kl_to_standard_normal
 
     for r, f in (c for c in rx.RASGAN_D_LOSS.cases()):
