@@ -158,6 +158,10 @@ class GANTrainer(Trainer):
         return self.per_run(one, x)
 
     def _d_step(self, k: dict[str, Any], noise_std: float) -> None:
+        """D's update: (2) G makes fake data, (3) D scores real and fake, (4) L_D, (5) D's optimiser step.
+
+        A batch is (B, data_dim) here and (K, B, data_dim) when K runs train side by side, so samples are
+        dimension −2 and a run's logits dimension −1; ``per_run`` draws from each run's own generator."""
         real = self._real()
         with torch.no_grad():
             fake = self.G(self._noise(self.batch_size))
@@ -175,6 +179,8 @@ class GANTrainer(Trainer):
                             "d_fake": torch.sigmoid(fake_logits).mean(-1).detach()}
 
     def _g_step(self, k: dict[str, Any], noise_std: float) -> None:
+        """G's update: L_G = adversarial term + λ · E||G(z) − x||² (article 001's distance term, if λ > 0),
+        with x paired to G(z) as ``pairing`` says; D's weights are held still."""
         lam, pairing = k.get("lam", 0.0), relative.check_pairing(k.get("pairing", "random"))
         idx = None
         if lam > 0 and pairing == "fixed":   # example i is always paired with its own code z_i
