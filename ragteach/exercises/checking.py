@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import os
 import textwrap
 import zlib
 from dataclasses import dataclass, field
@@ -30,12 +29,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ragteach.config import site_mode
+from ragteach.config import env_flag, site_mode
 
 
 def strict_mode() -> bool:
-    """True when the environment variable ``RAGTEACH_STRICT`` is set to 1/true/yes."""
-    return os.environ.get("RAGTEACH_STRICT", "").strip().lower() in {"1", "true", "yes"}
+    """True when the environment variable ``RAGTEACH_STRICT`` is set to a true value (as every ragteach flag)."""
+    return env_flag("RAGTEACH_STRICT")
 
 
 class CheckerError(AssertionError):
