@@ -315,3 +315,17 @@ def test_a_session_needs_only_the_trainer(name, tmp_path):
     session.run(1, progress=False)
     session.load(path)
     assert trainer.steps == 2 and session.state == {"trainer": trainer}
+
+
+@pytest.mark.parametrize("name", [n for n in TRAINERS if n != "rag"])
+def test_sampling_takes_its_seed_by_keyword(name):
+    """``sample(n, *, seed=...)``: the same seed gives the same samples, another seed others, and a seed
+    passed by position is refused (it would read as the sample count or the next option)."""
+    trainer, _ = TRAINERS[name][0]()
+    first = {"cgan": [0, 1, 2], "gpt": "def "}.get(name, 3)
+    a, b, c = (trainer.sample(first, seed=s) for s in (5, 5, 6))
+    same = a == b if isinstance(a, str) else torch.equal(a, b)
+    other = a != c if isinstance(a, str) else not torch.equal(a, c)
+    assert same and other
+    with pytest.raises(TypeError):
+        trainer.sample(first, 12, 5) if name == "gpt" else trainer.sample(first, 5)

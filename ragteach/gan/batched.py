@@ -146,7 +146,7 @@ class BatchedGANTrainer(GANTrainer):
         return self.distance_sets[k], self.fixed_z[k]
 
     # ------------------------------------------------------------------ samples and single runs
-    def sample(self, n: int, seed: int = 1234) -> torch.Tensor:
+    def sample(self, n: int, *, seed: int = 1234) -> torch.Tensor:
         """(K, n, data_dim): every run's G on the same fixed noise (as ``GANTrainer.sample``)."""
         check_positive_int("n", n)
         z = torch.randn(n, self.cfg.z_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)

@@ -107,7 +107,8 @@ class CGANTrainer(Trainer):
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     @torch.no_grad()
-    def sample(self, labels: torch.Tensor | list[int], seed: int = 1234, z: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, labels: torch.Tensor | list[int], *, seed: int = 1234,
+               z: torch.Tensor | None = None) -> torch.Tensor:
         """One sample per requested label (fixed noise for a given seed, or the z given)."""
         labels = check_labels(torch.as_tensor(labels), self.n_classes)
         if z is None:

@@ -228,7 +228,7 @@ class GANTrainer(Trainer):
         self._g_step(k, noise_std)
         return {**{name: float(v.mean()) for name, v in self.run_metrics.items()}, "noise_std": noise_std}
 
-    def sample(self, n: int, seed: int = 1234) -> torch.Tensor:
+    def sample(self, n: int, *, seed: int = 1234) -> torch.Tensor:
         """n generated samples from fixed noise (same ``seed``, same z: previews are comparable)."""
         check_positive_int("n", n)
         with eval_mode(self.G):

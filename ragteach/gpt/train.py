@@ -123,7 +123,7 @@ class GPTTrainer(Trainer):
         losses = self.evaluate_batches(split, n_batches, seed, batch_size)
         return sum(losses) / len(losses)
 
-    def sample(self, prompt: str = "def ", n_chars: int = 120, seed: int = 0, temperature: float = 0.8) -> str:
+    def sample(self, prompt: str = "def ", n_chars: int = 120, *, seed: int = 0, temperature: float = 0.8) -> str:
         """Generated text after ``prompt`` (a prompt with unknown characters raises, naming them)."""
         if isinstance(n_chars, bool) or not isinstance(n_chars, int) or n_chars < 1:
             raise ValueError(f"n_chars must be a whole number >= 1 (how many characters to generate), got {n_chars!r}")

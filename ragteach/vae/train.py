@@ -51,7 +51,7 @@ class VAETrainer(Trainer):
             terms = {n: t.item() for n, t in self.vae.loss_terms(x, torch.Generator().manual_seed(0)).items()}
         return {"reconstruction mse": mse, **terms}
 
-    def sample(self, n: int, seed: int = 1234) -> torch.Tensor:
+    def sample(self, n: int, *, seed: int = 1234) -> torch.Tensor:
         check_positive_int("n", n)
         with eval_mode(self.vae):
             return self.vae.sample(n, torch.Generator().manual_seed(seed)).cpu()
