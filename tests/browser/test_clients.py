@@ -69,11 +69,26 @@ def _classic_report(page, n: int) -> dict:
     return json.loads(text.split(f"REPORT {n}:", 1)[1].strip().splitlines()[0])
 
 
+def _widget_manager_asked(page, console: list[str], timeout_s: float = 30) -> None:
+    """Until ipywidgets 7's page manager has asked the kernel which widgets exist. It first tries ipywidgets 8's
+    control comm, and on its refusal (a console warning) sends a comm_info request. A Run All sent before that
+    request would queue it behind notebook 01's training cell, and the page would render no widget at all, as
+    a learner who opens the notebook and presses Run All within milliseconds would see (no learner is that quick)."""
+    deadline = time.monotonic() + timeout_s
+    while not any("jupyter.widget.control" in text for text in console) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)   # the request leaves within microtasks of the warning; the idle kernel answers
+    wait_kernel_idle(page)
+
+
 def _classic_session(page, url: str, mode: str) -> None:
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     page.goto(url)
     page.wait_for_function("() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel "
                            "&& Jupyter.notebook.kernel.is_connected()")
     wait_kernel_idle(page)
+    _widget_manager_asked(page, console)
     page.evaluate("() => Jupyter.notebook.execute_all_cells()")
     slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL))
     slider.locator(".ui-slider-handle").wait_for()
