@@ -86,15 +86,14 @@ def test_throttle_limits_redraws():
 
 def test_buttons_drive_the_session(view):
     view.buttons["Start"].click()
-    time.sleep(0.2)
+    view.session.wait_for_step(1)          # waits for steps, not for time: a loaded machine only takes longer
     view.buttons["Pause"].click()
-    time.sleep(0.1)
-    paused = view.session.step
     assert view.session.status == "paused"
+    paused = view.session.step             # the step under way when Pause was clicked may still finish
     view.buttons["Resume"].click()
-    time.sleep(0.2)
+    view.session.wait_for_step(paused + 2)
     view.buttons["Stop"].click()
-    assert view.session.step > paused and not view.session.running
+    assert view.session.step > paused + 1 and not view.session.running
 
 
 def test_training_error_is_shown_in_the_view():
