@@ -137,3 +137,15 @@ def test_every_result_a_notebook_names_is_stored_and_loads(monkeypatch):
             assert results.path(name).exists(), f"{notebook}: {name!r} is not stored in {STORE}: run `make results`"
             results.load(name)
         assert (STORE / notebook / "tables.json").exists()
+
+
+def test_a_stored_batched_trainer_trains_on():
+    """Class mode promises a learner can train a stored trainer further: notebook 06's stored toy runs hold
+    BatchedGANTrainers pickled before they shared GANTrainer's step."""
+    from ragteach.results import Results
+
+    runs = Results("06_packing_and_mode_collapse").load("toy runs")
+    session = next(iter(runs.values()))[0].session if isinstance(runs, dict) else runs[0].session
+    step = session.step
+    session.run(2, progress=False)
+    assert session.step == step + 2

@@ -115,7 +115,6 @@ class BatchedGANTrainer(GANTrainer):
         # would; fused=True does Adam's arithmetic in one pass over the tensors (same result up to rounding)
         self.optimizers = {"G": torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=betas, fused=True),
                            "D": torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas, fused=True)}
-        self.opt_g, self.opt_d = self.optimizers["G"], self.optimizers["D"]
         self.rngs = [t.rng for t in alone]   # one stream per run, each past its fixed codes
         self.rng = self.rngs[0]
         if distance_data is not None:

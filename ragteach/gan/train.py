@@ -220,8 +220,8 @@ class GANTrainer(Trainer):
     def train_step(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: ``d_steps`` discriminator updates, then one generator update; the metrics are means
         over runs (``run_metrics`` keeps each run's)."""
-        set_lr(self.opt_g, k["lr_g"])
-        set_lr(self.opt_d, k["lr_d"])
+        set_lr(self.optimizers["G"], k["lr_g"])   # not opt_g: stored batched trainers have only optimizers
+        set_lr(self.optimizers["D"], k["lr_d"])
         noise_std = randomize.annealed_std(k["instance_noise"], self.steps, k["noise_anneal_steps"])
         for _ in range(k["d_steps"]):
             self._d_step(k, noise_std)
