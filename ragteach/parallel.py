@@ -34,7 +34,8 @@ def run_jobs(fn: Callable[..., Any], jobs: Mapping[str, Mapping[str, Any]], work
         print(f"reusing {len(jobs) - len(todo)} finished job(s): {', '.join(n for n in jobs if n in done)}")
     try:
         if workers == 1 or len(todo) <= 1:
-            for name, kwargs in todo:
+            for name, kwargs in progress_bar(todo, enabled=progress and len(todo) > 1,
+                                             desc=f"{len(todo)} jobs, one after the other"):
                 done[name] = fn(**kwargs)
         else:
             _in_processes(fn, todo, min(workers, len(todo)), done, progress_bar, progress)

@@ -7,7 +7,7 @@ the training seed (one seed per setting), which the notebook says where it print
 """
 from __future__ import annotations
 
-import multiprocessing
+import inspect
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -15,13 +15,13 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from ragteach.config import progress as progress_bar
 from ragteach.data.text import TextData
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs, perplexity
 from ragteach.stats import Difference, paired_difference
-from ragteach.training import check_positive_int, without_undo
+from ragteach.parallel import run_jobs
+from ragteach.training import without_undo
 from ragteach.live.session import TrainingSession
 
 
@@ -102,9 +102,13 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     warmup: steps of linear warm-up (default ``steps // 20``);
     eval_every / curve_batches: the validation curve during training (default: 8 points of 4 batches);
     eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run)."""
-    trainer, knobs = _quality_trainer(data, cfg, p, steps, seed, rescale, batch_size, lr, impl, eval_every,
-                                      curve_batches, p_head, warmup, min_lr_ratio)
-    session = TrainingSession(trainer, knobs)
+    settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
+    warmup = max(1, steps // 20) if warmup is None else warmup
+    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings,
+                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr,
+                         warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
+    session = TrainingSession(trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl,
+                                                 p_head=p_head))
     with without_undo(trainer):           # a failed step ends this call: no run is returned
         session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
                     + ("" if rescale else ", no rescale"), reraise_interrupt=True)
@@ -115,73 +119,24 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
                       list(session.history), p_head, dense, rand)
 
 
-def _quality_trainer(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: int, rescale: bool,
-                     batch_size: int, lr: float, impl: str, eval_every: int | None, curve_batches: int,
-                     p_head: float, warmup: int | None, min_lr_ratio: float) -> tuple[GPTTrainer, Any]:
-    settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
-    warmup = max(1, steps // 20) if warmup is None else warmup
-    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings,
-                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr,
-                         warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
-    return trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
-
-
-_DEFAULTS = dict(seed=0, rescale=True, batch_size=16, lr=2e-3, impl="structured", eval_every=None, eval_batches=16,
-                 curve_batches=4, p_head=1.0, warmup=None, min_lr_ratio=0.1)
-
-
-def _train_in_worker(data: TextData, cfg: GPTConfig, p: float, steps: int, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Run :func:`train_quality` in a worker process with one torch thread; return plain, picklable results."""
-    torch.set_num_threads(1)
-    run = train_quality(data, cfg, p, steps, progress=False, **kwargs)
-    return {"state": run.trainer.state_dict(), "seconds": run.trainer.seconds, "history": run.history,
-            "dense": run.dense_batches, "random": run.random_batches}
-
-
-def _train_job_in_worker(job: tuple[int, TextData, GPTConfig, float, int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    """Job ``i`` of :func:`train_quality_runs` in a worker: its index and results."""
-    i, data, cfg, p, steps, kwargs = job
-    return i, _train_in_worker(data, cfg, p, steps, kwargs)
-
-
 def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[str, Any]], steps: int,
-                       workers: int = 1, **common: Any) -> list[QualityRun]:
+                       workers: int = 1, *, done: dict[str, Any] | None = None, **common: Any) -> list[QualityRun]:
     """Train several independent runs (each ``settings[i]``, e.g. ``{"p": 0.5}``, ``{"p": 1, "p_head": 0.5}``,
     merged over ``common``, the keyword arguments of :func:`train_quality`).
 
-    With ``workers > 1`` the runs train side by side in that many processes of one torch thread each: small
-    models use one core far better than two threads do, so two cores finish two runs in about the time of one.
-    Every run is exactly the run :func:`train_quality` gives in this process (same seed, same batches, same draws);
-    its trainer is rebuilt here from the worker's checkpoint, ready to evaluate or sample."""
-    check_positive_int("workers", workers)
-    jobs = []
-    for extra in settings:
-        kwargs = {**_DEFAULTS, **common, **extra}
-        unknown = sorted(set(kwargs) - set(_DEFAULTS) - {"p"})
+    With ``workers > 1`` the runs train side by side in that many processes of one torch thread each
+    (:func:`ragteach.parallel.run_jobs`, which also explains ``done``). Every run is exactly the run
+    :func:`train_quality` gives in this process (same seed, same batches, same draws)."""
+    allowed = set(inspect.signature(train_quality).parameters) - {"data", "cfg", "steps", "progress"}
+    jobs = {}
+    for i, extra in enumerate(settings):
+        kwargs = {**common, **extra}
+        unknown = sorted(set(kwargs) - allowed)
         if unknown or "p" not in kwargs:
-            raise ValueError(f"each run needs 'p' and may set {sorted(_DEFAULTS)}; got unknown {unknown}")
-        jobs.append((kwargs.pop("p"), kwargs))
-    if workers == 1:
-        return [train_quality(data, cfg, p, steps, **kw) for p, kw in jobs]
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
-    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked OpenMP state, works in notebooks
-    # leaving the block, also by an interrupt (Ctrl-C, the notebook's stop button), terminates the workers at once
-    with ctx.Pool(min(workers, len(jobs))) as pool:
-        done = pool.imap_unordered(_train_job_in_worker, [(i, data, cfg, p, steps, kw) for i, (p, kw) in enumerate(jobs)])
-        for i, result in progress_bar(done, total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"):
-            results[i] = result
-    runs = []
-    for (p, kw), res in zip(jobs, results):
-        assert res is not None
-        trainer, _ = _quality_trainer(data, cfg, p, steps, kw["seed"], kw["rescale"], kw["batch_size"], kw["lr"],
-                                      kw["impl"], kw["eval_every"], kw["curve_batches"], kw["p_head"], kw["warmup"],
-                                      kw["min_lr_ratio"])
-        trainer.load_state_dict(res["state"])
-        trainer.seconds = res["seconds"]
-        runs.append(QualityRun(p, kw["rescale"], steps, res["seconds"], float(np.mean(res["dense"])),
-                               float(np.mean(res["random"])), trainer, res["history"], kw["p_head"], res["dense"],
-                               res["random"]))
-    return runs
+            raise ValueError(f"each run needs 'p' and may set {sorted(allowed - {'p'})}; got unknown {unknown}")
+        name = f"{i}: " + ", ".join(f"{k}={v}" for k, v in extra.items())
+        jobs[name] = dict(data=data, cfg=cfg, steps=steps, progress=workers == 1, **kwargs)
+    return list(run_jobs(train_quality, jobs, workers, done=done, progress=True).values())
 
 
 def selection_rows(trainer: GPTTrainer, fractions: Sequence[float], eval_batches: int = 16) -> list[dict[str, Any]]:

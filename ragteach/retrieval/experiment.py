@@ -3,17 +3,16 @@ trained dual encoder (DPR-style pre-training, then frozen on the document side),
 fresh RAG / closed-book models ready for joint training."""
 from __future__ import annotations
 
-import multiprocessing
 import time
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from ragteach.config import progress as progress_bar
 
 from ragteach.data.countries import (KnowledgeBase, Question, load_kb, split_countries, split_questions,
                                      two_doc_questions)
 from ragteach.live.session import TrainingSession
+from ragteach.parallel import run_jobs
 from ragteach.retrieval.decoding import exact_match, generate
 from ragteach.retrieval.dense import BagEncoder, frozen_copy, train_dual_encoder
 from ragteach.retrieval.generator import CopyGenerator
@@ -22,7 +21,6 @@ from ragteach.retrieval.marginals import MARGINALS
 from ragteach.retrieval.rag import RAG, load_answers
 from ragteach.retrieval.train import RAGTrainer, rag_knobs
 from ragteach.retrieval.text import Vocab, tokenize
-from ragteach.training import check_positive_int
 
 CAPACITY = 4096
 
@@ -117,17 +115,9 @@ def train_two_doc(setup: Setup, marginal: str, seed: int, steps: int, k: int = 5
     return TwoDocRun(marginal, seed, em, float(logp.mean()), first, seconds)
 
 
-def _two_doc_job(job: tuple[Setup, str, int, int]) -> TwoDocRun:
-    torch.set_num_threads(1)
-    return train_two_doc(*job)
-
-
 def two_doc_runs(setup: Setup, seeds: Sequence[int], steps: int, workers: int = 1) -> list[TwoDocRun]:
     """RAG-Token and RAG-Sequence trained alike for every seed; with ``workers > 1`` the runs train side by
-    side, one process of one torch thread each (every run is the one it would be alone)."""
-    check_positive_int("workers", workers)
-    jobs = [(setup, marginal, seed, steps) for seed in seeds for marginal in ("token", "sequence")]
-    if workers == 1:
-        return [_two_doc_job(job) for job in jobs]
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-        return list(progress_bar(pool.imap(_two_doc_job, jobs), total=len(jobs), desc=f"{len(jobs)} runs on {workers} processes"))
+    side, one process of one torch thread each (:func:`ragteach.parallel.run_jobs`)."""
+    jobs = {f"RAG-{marginal}, seed {seed}": dict(setup=setup, marginal=marginal, seed=seed, steps=steps)
+            for seed in seeds for marginal in ("token", "sequence")}
+    return list(run_jobs(train_two_doc, jobs, workers, progress=True).values())
