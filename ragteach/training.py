@@ -14,7 +14,9 @@ A subclass of :class:`Trainer` declares where its state lives and writes only th
 - ``self.steps``: steps taken; ``extra_state()`` / ``load_extra_state()``: anything else;
 - ``train_step(knob_values) -> metrics``: one step, using :meth:`Trainer.update` for each optimiser step;
 - ``default_knobs()``: the knobs its step reads, at their defaults, so ``TrainingSession(trainer)`` needs
-  nothing else (the session saves and restores the trainer itself).
+  nothing else (the session saves and restores the trainer itself);
+- ``evaluate(data...) -> metrics``: named measurements on held-out data, taken without changing the run;
+- ``sample(..., *, seed)``: generated samples, the same for the same seed.
 
 What the base class guarantees (``tests/test_trainer_contract.py`` checks it for every trainer):
 
@@ -213,6 +215,10 @@ class Trainer:
         """The knobs (a :class:`ragteach.knobs.Knobs`) ``train_step`` reads, at their default values."""
         raise NotImplementedError(f"{type(self).__name__} declares no default knobs: give TrainingSession "
                                   f"its knobs, TrainingSession(trainer, knobs)")
+
+    def evaluate(self, *data: Any, **options: Any) -> Metrics:
+        """Named measurements on held-out ``data`` (a dict of floats); never shifts the run's draws."""
+        raise NotImplementedError
 
     def __call__(self, knob_values: dict[str, Any]) -> Metrics:
         """One step as a transaction: if it raises, the trainer is restored to its state before the step

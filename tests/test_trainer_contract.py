@@ -1,5 +1,5 @@
 """The trainer contract (ragteach/training.py), checked for every trainer the way scikit-learn's
-``check_estimator`` checks every estimator: one suite, parametrised over the five trainers.
+``check_estimator`` checks every estimator: one suite, parametrised over the six trainers.
 
 Each check would fail on a defect found by probing the trainers from outside (issue 11):
 - same seed → same losses; building a trainer leaves torch's global generator alone;
@@ -12,6 +12,7 @@ Each check would fail on a defect found by probing the trainers from outside (is
 from __future__ import annotations
 
 import io
+import math
 from typing import Any, Callable
 
 import pytest
@@ -20,6 +21,7 @@ import torch
 from ragteach.data.digits import load_digits
 from ragteach.data.text import load_text
 from ragteach.data.toy2d import ring
+from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.conditional import CGANTrainer, cgan_knobs
 from ragteach.gan.models import GANConfig, toy_config
 from ragteach.gan.train import GANTrainer, gan_knobs
@@ -38,9 +40,14 @@ from ragteach.vae.train import VAETrainer, vae_knobs
 torch.set_num_threads(1)
 
 
-# ---------------------------------------------------------------------------- the five trainers, small
+# ---------------------------------------------------------------------------- the six trainers, small
 def _gan(seed: int = 0, pack: int = 1) -> tuple[Trainer, Any]:
     return GANTrainer(toy_config(pack=pack), ring().sample, batch_size=32, seed=seed), gan_knobs()
+
+
+def _batched(seed: int = 0, pack: int = 1) -> tuple[Trainer, Any]:
+    # two runs side by side; its runs' seeds are part of its checkpoint
+    return BatchedGANTrainer(toy_config(pack=pack), ring().sample, [seed, seed + 10], batch_size=32), gan_knobs()
 
 
 def _digits():
@@ -88,12 +95,29 @@ def _rag(seed: int = 0, variant: int = 0) -> tuple[Trainer, Any]:
 # name → (build(seed), build another architecture)
 TRAINERS: dict[str, tuple[Callable[..., tuple[Trainer, Any]], Callable[[], tuple[Trainer, Any]]]] = {
     "gan": (_gan, lambda: _gan(pack=2)),
+    "batched gan": (_batched, lambda: _batched(pack=2)),
     "cgan": (_cgan, lambda: _cgan(hidden=48)),
     "vae": (_vae, lambda: _vae(hidden=48)),
     "gpt": (_gpt, lambda: _gpt(n_embd=24)),
     "rag": (_rag, lambda: _rag(variant=1)),
 }
 NAMES = list(TRAINERS)
+
+
+def _held_out_digits():
+    d = load_digits()
+    return d.x_test[:64], d.y_test[:64]
+
+
+# name → the held-out data its evaluate(...) takes
+EVAL_DATA: dict[str, Callable[[], tuple]] = {
+    "gan": lambda: (ring().sample(64, torch.Generator().manual_seed(9)),),
+    "batched gan": lambda: (torch.stack([ring().sample(64, torch.Generator().manual_seed(s)) for s in (9, 10)]),),
+    "cgan": _held_out_digits,
+    "vae": lambda: _held_out_digits()[:1],
+    "gpt": lambda: ("val", 2),
+    "rag": lambda: (_SETUP.test[:8], 3),
+}
 
 
 def build(name: str, seed: int = 0) -> tuple[Trainer, dict[str, Any]]:
@@ -329,3 +353,18 @@ def test_sampling_takes_its_seed_by_keyword(name):
     assert same and other
     with pytest.raises(TypeError):
         trainer.sample(first, 12, 5) if name == "gpt" else trainer.sample(first, 5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_evaluate_returns_named_floats_and_leaves_the_run_alone(name):
+    """``evaluate(held-out data) -> {name: float}``, repeatable, and the run continues as if it never happened."""
+    trainer, knobs = build(name)
+    twin, _ = build(name)
+    losses(trainer, knobs, 1)
+    losses(twin, knobs, 1)
+    before = full_state(trainer)
+    result = trainer.evaluate(*EVAL_DATA[name]())
+    assert result and all(isinstance(v, float) and math.isfinite(v) for v in result.values()), result
+    assert trainer.evaluate(*EVAL_DATA[name]()) == result
+    assert_same_state(full_state(trainer), before)
+    assert losses(trainer, knobs, 2) == losses(twin, knobs, 2)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ragteach.gan.models import Discriminator, GANConfig, Generator
 from ragteach.gan.train import GANTrainer, RealSampler, Transform, check_real
 from ragteach.metrics.discriminator import d_accuracy
-from ragteach.training import CheckpointMismatchError, check_positive_int, check_seed
+from ragteach.training import CheckpointMismatchError, Trainer, check_positive_int, check_seed
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "tanh": torch.tanh}
@@ -105,8 +105,9 @@ class BatchedGANTrainer(GANTrainer):
         # run k's weights and fixed codes are drawn as GANTrainer(seed=seeds[k]) draws them, then stacked
         alone = [GANTrainer(cfg, samplers[k], batch_size, s, g_loss, betas, objective, augment, real_transform,
                             None if distance_data is None else distance_data[k]) for k, s in enumerate(seeds)]
-        super().__init__(cfg, samplers[0], batch_size, seeds[0], g_loss, betas, objective, augment,
-                         real_transform, device=device)
+        Trainer.__init__(self, seeds[0], device)   # not GANTrainer's: the runs above already hold G and D
+        self.cfg, self.batch_size, self.g_loss_name, self.objective = cfg, batch_size, g_loss, objective
+        self.augment, self.real_transform, self.run_metrics = augment, real_transform, {}
         self.samplers, self.seeds = samplers, seeds
         self.G = StackedMLP([t.G for t in alone], cfg.g_activation, cfg.g_out).to(self.device)
         self.D = StackedMLP([t.D for t in alone], "leaky_relu").to(self.device)
@@ -181,11 +182,9 @@ class BatchedGANTrainer(GANTrainer):
         return {"rngs": [g.get_state() for g in self.rngs]}
 
     def check_extra_state(self, extra: Mapping[str, Any]) -> None:
-        if list(extra.get("seeds", [])) != self.seeds:
-            raise CheckpointMismatchError(f"the checkpoint's runs have seeds {extra.get('seeds')}, "
-                                          f"this trainer's have {self.seeds}")
-        if len(extra.get("rngs", [])) != self.n_runs:
-            raise CheckpointMismatchError("the checkpoint holds another number of random generators")
+        if len(extra.get("seeds", [])) != self.n_runs or len(extra.get("rngs", [])) != self.n_runs:
+            raise CheckpointMismatchError(f"the checkpoint holds {len(extra.get('seeds', []))} runs (seeds "
+                                          f"{extra.get('seeds')}), this trainer {self.n_runs}: build it with as many seeds")
         mine, theirs = self.fixed_z, extra.get("fixed_z")
         if (mine is None) != (theirs is None) or (mine and [t.shape for t in theirs] != [t.shape for t in mine]):
             raise CheckpointMismatchError("the checkpoint's fixed latent codes do not fit this trainer's training "
@@ -194,5 +193,7 @@ class BatchedGANTrainer(GANTrainer):
     def load_extra_state(self, extra: Mapping[str, Any]) -> None:
         for g, state in zip(self.rngs, extra["rngs"]):
             g.set_state(state)
+        if "seeds" in extra:   # the runs are now the checkpoint's
+            self.seeds = list(extra["seeds"])
         if "fixed_z" in extra:
             self.fixed_z = extra["fixed_z"]

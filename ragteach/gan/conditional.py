@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from ragteach.gan.losses import d_loss, g_loss_non_saturating
 from ragteach.gan.models import GANConfig
 from ragteach.layers import mlp
+from ragteach.metrics.discriminator import d_accuracy
 from ragteach.knobs import Knob, Knobs
 from ragteach.training import Trainer, check_positive_int, eval_mode, seeded, set_lr
 
@@ -105,6 +106,15 @@ class CGANTrainer(Trainer):
         loss_g = g_loss_non_saturating(self.D(fake, fake_labels))
         self.update("G", loss_g)
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """``d_accuracy``: D's accuracy on held-out images ``x`` with their labels ``y`` against G's images of
+        the same labels (fixed noise); 0.5 when D cannot tell them apart."""
+        labels = check_labels(torch.as_tensor(y), self.n_classes).to(self.device)
+        with eval_mode(self.D):
+            return {"d_accuracy": float(d_accuracy(self.D(x.to(self.device), labels),
+                                                   self.D(self.sample(labels).to(self.device), labels)))}
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor | list[int], *, seed: int = 1234,

@@ -240,6 +240,12 @@ class GANTrainer(Trainer):
         with torch.no_grad(), eval_mode(self.D):
             return float(d_accuracy(self.D(real.to(self.device)), self.D(fake.to(self.device))))
 
+    def evaluate(self, real: torch.Tensor) -> dict[str, float]:
+        """``d_accuracy``: D's accuracy on held-out ``real`` samples against as many of G's (fixed noise);
+        0.5 when D cannot tell them apart (a mean over runs for a batched trainer)."""
+        accuracy = self.d_accuracy(real, self.sample(real.shape[-2]))
+        return {"d_accuracy": float(torch.as_tensor(accuracy).mean())}
+
     def extra_state(self) -> dict[str, Any]:
         return {"fixed_z": self.fixed_z}
 

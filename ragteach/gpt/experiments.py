@@ -143,7 +143,7 @@ def selection_rows(trainer: GPTTrainer, fractions: Sequence[float], eval_batches
     """Validation loss of one trained model when only a fraction k/n of each MLP's units is kept at eval:
     k random units (rescaled by 1/p or not) vs the k units of largest |activation| per token (learned).
     ``"random − top-k"`` is the paired difference (a :class:`~ragteach.stats.Difference`, per validation batch)."""
-    full = trainer.evaluate("val", eval_batches)
+    full = trainer.evaluate("val", eval_batches)["loss"]
     rows = []
     for f in fractions:
         row: dict[str, Any] = {"kept k/n": f}

@@ -95,7 +95,7 @@ class GPTTrainer(Trainer):
         self.update("model", loss)
         self.seconds += time.perf_counter() - started
         if (self.steps + 1) % self.eval_every == 0:  # self.steps counts this step once it succeeds
-            metrics["val_loss"] = self.evaluate("val")
+            metrics["val_loss"] = self.evaluate("val")["loss"]
         return metrics
 
     @torch.no_grad()
@@ -118,10 +118,11 @@ class GPTTrainer(Trainer):
         return losses
 
     def evaluate(self, split: str = "val", n_batches: int | None = None, seed: int = 1234,
-                 batch_size: int = 32) -> float:
-        """Mean cross-entropy (nats/char) over :meth:`evaluate_batches`."""
+                 batch_size: int = 32) -> dict[str, float]:
+        """``loss``: mean cross-entropy L (nats/char) over :meth:`evaluate_batches`; ``perplexity``: exp(L)."""
         losses = self.evaluate_batches(split, n_batches, seed, batch_size)
-        return sum(losses) / len(losses)
+        loss = sum(losses) / len(losses)
+        return {"loss": loss, "perplexity": perplexity(loss)}
 
     def sample(self, prompt: str = "def ", n_chars: int = 120, *, seed: int = 0, temperature: float = 0.8) -> str:
         """Generated text after ``prompt`` (a prompt with unknown characters raises, naming them)."""

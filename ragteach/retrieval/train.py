@@ -64,10 +64,15 @@ class RAGTrainer(Trainer):
             hit = b.doc_index == gold
             metrics["p_gold"] = float((b.doc_logp.detach().exp() * hit).sum(-1).mean())      # p(gold doc | x), 0 if missed
         if self.eval_questions and ((self.steps + 1) % self.eval_every == 0):  # steps counts this one on success
-            with eval_mode(self.model):
-                metrics["em"] = evaluate(self.model, self.index, self.eval_questions, knobs.get("K", 5), method,
-                                         knobs.get("marginal", "token"))["em"]
+            metrics["em"] = self.evaluate(self.eval_questions, knobs.get("K", 5), method,
+                                          knobs.get("marginal", "token"))["em"]
         return metrics
+
+    def evaluate(self, questions: Sequence[Question], k: int = 5, retriever: str = "bm25",
+                 marginal: str = "token") -> dict[str, float]:
+        """``em``: exact match of the trained model's answers to ``questions`` (:func:`decoding.evaluate`)."""
+        with eval_mode(self.model):
+            return evaluate(self.model, self.index, questions, k, retriever, marginal)
 
     def index_gold(self, q: Question) -> int:
         return self.doc_of.get((q.country, q.relation), -1)
