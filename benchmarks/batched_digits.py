@@ -5,11 +5,11 @@ For each chosen method of ``digits_methods()`` (digits MLP GAN, batch 64) this m
 
 1. K separate ``GANTrainer`` runs (seeds 0 .. K−1, half on all training digits, half on the 10 % share),
    stepped one after the other, and
-2. one ``BatchedVariantGAN`` training the same K runs together,
+2. one ``BatchedGANTrainer`` training the same K runs together,
 
 alternating the two ``--repeats`` times (medians), and prints the ratio one-by-one / batched (> 1: batching
 pays). Wall-clock and process-CPU times are both printed with the load average: the machine may be shared.
-Equality of each batched run with its run alone is tested in tests/test_batched_variants.py.
+Equality of each batched run with its run alone is tested in tests/test_batched_digits.py.
 
     .venv/bin/python benchmarks/batched_digits.py            # K = 13, 100 steps, 3 repeats
     .venv/bin/python benchmarks/batched_digits.py --quick    # a smoke check
@@ -24,7 +24,7 @@ import time
 import torch
 
 from ragteach.data.digits import load_digits
-from ragteach.gan.batched_variants import BatchedVariantGAN
+from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.digits_experiments import digits_config, digits_methods
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 
@@ -58,7 +58,8 @@ def main() -> None:
         knobs = gan_knobs(lam=kw.pop("lam", None), pairing=kw.pop("pairing", "random"), lam_max=1.0).snapshot()
         alone = [GANTrainer(digits_config(), tensor_sampler(x), batch_size=64, seed=k, distance_data=x, **kw)
                  for k, x in enumerate(sets)]
-        batched = BatchedVariantGAN(digits_config(), sets, list(range(args.runs)), batch_size=64, **kw)
+        batched = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], list(range(args.runs)),
+                                    batch_size=64, distance_data=sets, **kw)
         for _ in range(3):                  # warm-up: first calls pay for imports and allocations
             [t(knobs) for t in alone]
             batched(knobs)

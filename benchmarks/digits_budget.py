@@ -45,12 +45,12 @@ def main() -> None:
           f"{time.perf_counter() - started:.0f} s; command: python benchmarks/digits_budget.py"
           + (" --quick" if args.quick else ""))
     print(f"confident % of notebook 02's GAN (batch 64, {len(d.x_train)} digits), mean ± 95 % interval over seeds {seeds}")
-    evaluated = batches[next(iter(lrs))].runs[0].steps   # the same evaluation steps in every run
+    evaluated = batches[next(iter(lrs))][0].curve("step")   # the same evaluation steps in every run
     print("| lr | " + " | ".join(f"step {s}" for s in evaluated) + " | classes at the end |")
     print("|---" * (len(evaluated) + 2) + "|")
     for name, batch in batches.items():
-        curve = [format_interval([r.confident[i] for r in batch.runs]) for i in range(len(evaluated))]
-        print(f"| {name} | " + " | ".join(curve) + f" | {format_interval([r.scores['classes'] for r in batch.runs])} |")
+        curve = [format_interval([r.curve("confident %")[i] for r in batch]) for i in range(len(evaluated))]
+        print(f"| {name} | " + " | ".join(curve) + f" | {format_interval([r.scores['classes'] for r in batch])} |")
 
 
 if __name__ == "__main__":

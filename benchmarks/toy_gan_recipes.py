@@ -27,7 +27,7 @@ from dataclasses import replace
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, train_toy_runs
+from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE, final, train_toy_runs
 from ragteach.gan.models import toy_config
 from ragteach.stats import format_interval
 
@@ -151,8 +151,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         cells, meets = [], True
         for mix in ("ring", "grid"):
-            modes = [r.final[0] for r in runs if r.mixture == mix]
-            hq = [100 * r.final[1] for r in runs if r.mixture == mix]
+            modes = [final(r)[0] for r in runs if r["mixture"] == mix]
+            hq = [100 * final(r)[1] for r in runs if r["mixture"] == mix]
             cells += [format_interval(modes), format_interval(hq)]
             need_modes, need_hq = TARGETS[mix]
             meets &= sum(modes) / len(modes) >= need_modes and sum(hq) / len(hq) >= need_hq

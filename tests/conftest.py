@@ -12,3 +12,15 @@ def float64():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(old)
+
+
+def toy_run(method, mixture, seed, modes, high_quality=None, d_accuracy=None, steps=None, kept=None):
+    """A toy run built from numbers (no trainer), as the verdicts read it: one history row per evaluation."""
+    from ragteach.runs import Run
+
+    n = len(modes)
+    columns = {"step": steps or list(range(1, n + 1)), "modes": modes, "high_quality": high_quality or [0.0] * n}
+    if d_accuracy is not None:
+        columns["d_accuracy"] = d_accuracy
+    history = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    return Run({"method": method, "mixture": mixture, "seed": seed}, history, {} if kept is None else {"kept": kept})

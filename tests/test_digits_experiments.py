@@ -1,9 +1,12 @@
 """Notebook 02's digits protocol: batched seeds, λ chosen on other seeds than judged, interval verdicts."""
+import pickle
+
 import pytest
 import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.gan import digits_experiments as dx
+from ragteach.runs import Run
 from ragteach.stats import claim_word, difference
 from ragteach.metrics.samples import DigitJudge
 
@@ -50,7 +53,8 @@ def test_time_verdict_changes_with_the_measurement():
 
 
 def _run(method, seed, role, confident, scores, n=100):
-    return dx.DigitsRun(method, n, seed, role, steps=list(range(len(confident))), confident=confident, scores=scores)
+    return Run(dict(method=method, train_images=n, seed=seed, role=role),
+               [{"step": i, "confident %": c} for i, c in enumerate(confident)], scores)
 
 
 def test_lambda_is_selected_on_the_selection_seeds_only():
@@ -66,8 +70,8 @@ def test_lambda_is_selected_on_the_selection_seeds_only():
 
 
 def test_quality_lost_counts_drops_not_gains_and_rows_give_intervals():
-    assert _run("a", 0, "judge", [10.0, 20.0, 30.0], {}).quality_lost == 0.0
-    assert _run("a", 0, "judge", [30.0, 10.0, 30.0], {}).quality_lost == 10.0
+    assert dx.quality_lost(_run("a", 0, "judge", [10.0, 20.0, 30.0], {})) == 0.0
+    assert dx.quality_lost(_run("a", 0, "judge", [30.0, 10.0, 30.0], {})) == 10.0
     runs = [_run("a", s, "judge", [1.0, 0.0], {"k": v}) for s, v in enumerate([1.0, 2.0, 3.0])]
     row = dx.seed_rows(runs, keys=["k", "quality lost"])[0]
     assert row["seeds"] == 3 and row["k_mean"] == pytest.approx(2.0)
@@ -80,19 +84,23 @@ def test_train_digits_batch_scores_every_run_and_separates_roles():
     judge = DigitJudge(d.x_train, d.y_train)
     real = dx.real_reference(judge, d.x_train, d.x_test)
     small = d.train_fraction(0.1)[0]
-    batch = dx.train_digits_batch("article's loss, λ=0.1, nearest x", [d.x_train, small], [0, 1], d.x_test, judge,
-                                  real, steps=6, eval_every=3, select_seeds=[7], n_eval=100, n_final=200)
-    assert [(r.train_images, r.seed, r.role) for r in batch.runs] == [
+    runs = dx.train_digits_batch("article's loss, λ=0.1, nearest x", [d.x_train, small], [0, 1], d.x_test, judge,
+                                 real, steps=6, eval_every=3, select_seeds=[7], n_eval=100, n_final=200)
+    assert [(r["train_images"], r["seed"], r["role"]) for r in runs] == [
         (len(d.x_train), 0, "judge"), (len(d.x_train), 1, "judge"), (len(small), 0, "judge"), (len(small), 1, "judge"),
         (len(d.x_train), 7, "select")]
-    assert len(batch.seconds_per_step) == 2 and all(r.steps == [3, 6] for r in batch.runs)
-    assert all(set(r.scores) == set(dx.TABLE_KEYS) for r in batch.runs)
-    assert batch.runs[0].sample(5).shape == (5, 64)
+    assert len(runs[0].curve("s/step")) == 2 and all(r.curve("step") == [3, 6] for r in runs)
+    assert all(set(r.scores) == set(dx.TABLE_KEYS) for r in runs)
+    assert runs[0].sample(5).shape == (5, 64)
+    stored = pickle.loads(pickle.dumps(runs[0]))      # a stored run keeps its 64 samples, not the batch's trainer
+    assert stored.trainer is None and torch.equal(stored.sample(5), runs[0].trainer.sample(5)[0])
+    with pytest.raises(ValueError, match="only 64 samples"):
+        stored.sample(65)
     with pytest.raises(ValueError, match="unknown method"):
         dx.train_digits_batch("GAN", [small], [0], d.x_test, judge, real, 2, 1)
     only_select = dx.train_digits_batch("RaSGAN", [small], [], d.x_test, judge, real, 2, 1, select_seeds=[4],
                                         n_eval=50, n_final=100)
-    assert [(r.seed, r.role) for r in only_select.runs] == [(4, "select")]
+    assert [(r["seed"], r["role"]) for r in only_select] == [(4, "select")]
     with pytest.raises(ValueError, match="judging or selection seed"):
         dx.train_digits_batch("RaSGAN", [small], [], d.x_test, judge, real, 2, 1)
     with pytest.raises(ValueError, match="eval_every"):

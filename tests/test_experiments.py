@@ -2,36 +2,37 @@ import pytest
 import torch
 
 from ragteach.data.toy2d import grid, ring
-from ragteach.gan.experiments import ToyRun, train_toy, train_toy_runs
+from ragteach.gan.experiments import final, train_toy, train_toy_runs
 from ragteach.gan.verdicts import (discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
                                    noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
                                    stability_rows, stability_verdict, summary_rows, target_verdict, wobble)
 from ragteach.metrics.modes import mode_stats
 from ragteach.report import TAKEAWAY_WORDS, markdown_table, words
+from ragteach.runs import Run
+
+from conftest import toy_run
 
 
 def test_train_toy_scores_every_eval_and_sharpens_the_learning_rate():
     run = train_toy(ring(), steps=40, eval_every=10, batch_size=32, sharpen_lr=1e-4, lr_g=1e-3, lr_d=1e-3)
-    assert run.steps == [10, 20, 30, 40] and len(run.modes) == 4
-    lrs = run.session.metric("lr_g")
-    assert lrs[:30] == [1e-3] * 30 and lrs[30:] == [1e-4] * 10
+    assert run.curve("step") == [10, 20, 30, 40] and len(run.curve("modes")) == 4
+    assert run.trainer.optimizers["G"].param_groups[0]["lr"] == 1e-4   # the schedule's steps: tests/test_runs.py
 
 
 def test_packing_keeps_the_number_of_examples_D_judges():
     """As in the PacGAN code: D sees batch_size packed examples, so G makes batch_size * pack samples."""
     run = train_toy(ring(), pack=4, steps=2, eval_every=2, batch_size=16)
-    assert run.session.step_fn.batch_size == 64
+    assert run.trainer.batch_size == 64
     runs = train_toy_runs(ring(), pack=4, seeds=[0], steps=2, eval_every=2, batch_size=16)
-    assert runs[0].session.step_fn.batch_size == 64
+    assert runs[0].trainer.batch_size == 64
 
 
 def test_runs_trained_together_follow_the_same_recipe_and_score_each_run():
     runs = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=40, eval_every=10, batch_size=32,
                           sharpen_lr=1e-4, lr_g=1e-3, lr_d=1e-3)
-    assert [(r.mixture, r.seed) for r in runs] == [("ring", 0), ("ring", 1), ("grid", 0), ("grid", 1)]
-    assert all(r.steps == [10, 20, 30, 40] for r in runs)
-    lrs = runs[0].session.metric("lr_g")
-    assert lrs[:30] == [1e-3] * 30 and lrs[30:] == [1e-4] * 10
+    assert [(r["mixture"], r["seed"]) for r in runs] == [("ring", 0), ("ring", 1), ("grid", 0), ("grid", 1)]
+    assert all(r.curve("step") == [10, 20, 30, 40] for r in runs)
+    assert runs[0].trainer.optimizers["G"].param_groups[0]["lr"] == 1e-4
     assert runs[2].sample(100).shape == (100, 2)
     assert not torch.equal(runs[0].sample(100), runs[1].sample(100))
     # each run is scored against its own mixture: re-scoring its final samples gives its final score,
@@ -40,19 +41,19 @@ def test_runs_trained_together_follow_the_same_recipe_and_score_each_run():
     for i, r in enumerate(runs):
         x = r.sample(2500)
         own, other = mode_stats(x, mixtures[i // 2]), mode_stats(x, mixtures[1 - i // 2])
-        assert (r.modes[-1], r.high_quality[-1]) == (own.modes_captured, own.high_quality), r.mixture
+        assert final(r) == (own.modes_captured, own.high_quality), r["mixture"]
         assert (own.modes_captured, own.high_quality) != (other.modes_captured, other.high_quality)
 
 
 def test_wobble_counts_lost_coverage_not_learning_progress():
-    assert wobble(ToyRun("a", "ring", 0, modes=[6, 7, 8])) == 0.0
-    assert wobble(ToyRun("a", "ring", 0, modes=[3, 8, 2, 8])) == pytest.approx(2.0)
-    assert wobble(ToyRun("a", "ring", 0, modes=[8, 6, 4])) == pytest.approx(2.0)
-    assert wobble(ToyRun("a", "ring", 0, modes=[5])) == 0.0
+    assert wobble(toy_run("a", "ring", 0, modes=[6, 7, 8])) == 0.0
+    assert wobble(toy_run("a", "ring", 0, modes=[3, 8, 2, 8])) == pytest.approx(2.0)
+    assert wobble(toy_run("a", "ring", 0, modes=[8, 6, 4])) == pytest.approx(2.0)
+    assert wobble(toy_run("a", "ring", 0, modes=[5])) == 0.0
 
 
 def _runs(method, finals, hq=0.9, curve_drop=0):
-    return [ToyRun(method, "grid", s, steps=[1, 2, 3], modes=[m, m - curve_drop, m], high_quality=[hq] * 3)
+    return [toy_run(method, "grid", s, steps=[1, 2, 3], modes=[m, m - curve_drop, m], high_quality=[hq] * 3)
             for s, m in enumerate(finals)]
 
 
@@ -105,9 +106,8 @@ def test_schedule_lowers_each_rate_from_its_own_start():
     assert s.rate(4e-3, 20, 40) == 4e-3 and Schedule(1e-4).rate(2e-3, 35, 40) == 1e-4
     run = train_toy(ring(), steps=20, eval_every=10, batch_size=16, sharpen_lr=1e-5, sharpen_fraction=0.5,
                     lr_decay="exp", lr_g=2e-3, lr_d=1e-3)
-    lr_g, lr_d = run.session.metric("lr_g"), run.session.metric("lr_d")
-    assert lr_g[:10] == [2e-3] * 10 and lr_d[:10] == [1e-3] * 10        # each keeps its own value
-    assert lr_g[-1] < 2e-3 and lr_d[-1] < 1e-3 and lr_g[-1] > lr_d[-1] > 1e-5
+    lr_g, lr_d = (run.trainer.optimizers[n].param_groups[0]["lr"] for n in ("G", "D"))
+    assert lr_g < 2e-3 and lr_d < 1e-3 and lr_g > lr_d > 1e-5     # each falls from its own value
     with pytest.raises(ValueError, match="lr_decay"):
         Schedule(1e-4, decay="cosine")
 
@@ -123,15 +123,16 @@ def test_jobs_side_by_side_in_processes_equal_the_jobs_run_here():
     there = train_toy_runs_side_by_side(jobs, workers=2)
     assert list(there) == ["GAN", "PacGAN2"]
     for name in jobs:
-        assert [(r.method, r.mixture, r.seed) for r in there[name]] == [(r.method, r.mixture, r.seed) for r in here[name]]
+        assert [r.settings["method"] for r in there[name]] == [r.settings["method"] for r in here[name]]
         for a, b in zip(here[name], there[name]):
-            assert (a.steps, a.modes, a.high_quality, a.d_accuracy) == (b.steps, b.modes, b.high_quality, b.d_accuracy)
+            assert a["mixture"] == b["mixture"] and a["seed"] == b["seed"]
+            assert [{k: v for k, v in row.items() if k != "s/step"} for row in a.history] == \
+                   [{k: v for k, v in row.items() if k != "s/step"} for row in b.history]
             assert torch.equal(a.sample(200), b.sample(200))      # the rebuilt trainer is the trained one
-    assert there["PacGAN2"][0].session.step == 30
-    assert there["PacGAN2"][0].session.knobs.snapshot()["label_smoothing"] == 0.1
+    assert there["PacGAN2"][0].trainer.steps == 30
     for runs in (here, there):     # Adam's betas reach both optimisers, also in the rebuilt trainer
-        assert {o.param_groups[0]["betas"] for o in runs["PacGAN2"][0].session.step_fn.optimizers.values()} == {(0.5, 0.9)}
-        assert runs["GAN"][0].session.step_fn.optimizers["D"].param_groups[0]["betas"] == (0.5, 0.999)
+        assert {o.param_groups[0]["betas"] for o in runs["PacGAN2"][0].trainer.optimizers.values()} == {(0.5, 0.9)}
+        assert runs["GAN"][0].trainer.optimizers["D"].param_groups[0]["betas"] == (0.5, 0.999)
 
 
 def test_side_by_side_refuses_bad_jobs():
@@ -182,7 +183,7 @@ def test_runs_trained_together_skip_the_per_step_undo_copy(monkeypatch):
 
     monkeypatch.setattr(BatchedGANTrainer, "_save_before_step", refuse)
     runs = train_toy_runs(ring(), seeds=[0], steps=4, eval_every=2, batch_size=16)
-    assert runs[0].session.step_fn.transactional
+    assert runs[0].trainer.transactional
 
 
 def test_side_by_side_keeps_finished_jobs_across_an_interrupt(monkeypatch, capsys):
@@ -209,7 +210,7 @@ def test_side_by_side_keeps_finished_jobs_across_an_interrupt(monkeypatch, capsy
     runs = E.train_toy_runs_side_by_side(jobs, done=done)
     assert calls == ["a", "b", "b"]                       # a was not trained again
     assert "reusing 1 finished job(s): a" in capsys.readouterr().out
-    assert list(runs) == ["a", "b"] and runs["a"][0].steps == [2, 4] and runs["b"][0].mixture == "grid"
+    assert list(runs) == ["a", "b"] and runs["a"][0].curve("step") == [2, 4] and runs["b"][0]["mixture"] == "grid"
     E.train_toy_runs_side_by_side(jobs)                    # without done: every job trains
     assert calls == ["a", "b", "b", "a", "b"]
 
@@ -237,12 +238,12 @@ def test_runs_record_the_discriminators_accuracy_at_every_evaluation():
     one = train_toy(grid(), pack=4, steps=20, eval_every=10, batch_size=16)
     together = train_toy_runs([ring(), grid()], pack=2, seeds=[0], steps=20, eval_every=10, batch_size=16)
     for run in [one, *together]:
-        assert len(run.d_accuracy) == len(run.steps) == 2
-        assert all(0.0 <= a <= 1.0 for a in run.d_accuracy)
+        assert len(run.curve("d_accuracy")) == len(run.curve("step")) == 2
+        assert all(0.0 <= a <= 1.0 for a in run.curve("d_accuracy"))
 
 
 def _d_runs(accuracies, hq=0.05):
-    return [ToyRun("PacGAN4", "grid", s, steps=[1, 2, 3, 4], modes=[20] * 4, high_quality=[hq] * 4,
+    return [toy_run("PacGAN4", "grid", s, steps=[1, 2, 3, 4], modes=[20] * 4, high_quality=[hq] * 4,
                    d_accuracy=[0.9, 0.8, a, a]) for s, a in enumerate(accuracies)]
 
 
@@ -259,7 +260,7 @@ def test_discriminator_verdict_reads_the_late_accuracy_against_chance():
     assert len({at_chance, above, unclear}) == 3
     assert max(words(v) for v in (at_chance, above, unclear)) <= TAKEAWAY_WORDS
     with pytest.raises(ValueError, match="no D accuracy"):
-        discriminator_verdict([ToyRun("a", "grid", 0, modes=[1], high_quality=[0.1])])
+        discriminator_verdict([Run({"method": "a", "mixture": "grid", "seed": 0}, [{"step": 1, "modes": 1}])])
     with pytest.raises(ValueError):
         discriminator_verdict([])
 
@@ -289,21 +290,20 @@ def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per
     plt.close("all")
 
 
-class _FixedRun(ToyRun):
+class _FixedRun(Run):
     """A run whose samples are given (no trainer): the mixture's real samples moved by ``shift`` σ."""
 
+    def __init__(self, mixture, seed: int, shift: float) -> None:
+        super().__init__({"method": "G", "mixture": mixture.name, "seed": seed, "data": mixture})
+        self.shift = shift
+
     def sample(self, n: int = 2500) -> torch.Tensor:
-        x = self.data.sample(n, torch.Generator().manual_seed(self.seed))
-        return x + torch.tensor([self.shift * self.data.std, 0.0])
+        x = self["data"].sample(n, torch.Generator().manual_seed(self["seed"]))
+        return x + torch.tensor([self.shift * self["data"].std, 0.0])
 
 
-def _fixed_runs(shift: float) -> list[ToyRun]:
-    runs = []
-    for s in range(4):
-        run = _FixedRun("G", "grid", s, data=grid())
-        run.shift = shift if s % 2 else shift + 0.1
-        runs.append(run)
-    return runs
+def _fixed_runs(shift: float) -> list[Run]:
+    return [_FixedRun(grid(), s, shift if s % 2 else shift + 0.1) for s in range(4)]
 
 
 def test_miss_verdict_tells_wide_modes_from_samples_between_modes():
@@ -328,8 +328,7 @@ def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms()
 
     from ragteach.gan.plots import miss_distance_figure
 
-    ring_run = _FixedRun("G", "ring", 0, data=ring())
-    ring_run.shift = 0.0
+    ring_run = _FixedRun(ring(), 0, 0.0)
     fig = miss_distance_figure(_fixed_runs(20.0) + [ring_run], n=500)
     assert [ax.get_title() for ax in fig.axes] == ["grid: where the samples lie", "ring: where the samples lie"]
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -345,6 +344,6 @@ def test_small_d_with_dcgan_betas_collapses_where_the_recipe_covers_the_ring():
     collapsing = train_toy_runs(ring(), "collapsing GAN", cfg=toy_config(1, COLLAPSE_D_HIDDEN),
                                 **{**COLLAPSE_RECIPE, **budget})
     cured = train_toy_runs(ring(), "recipe", cfg=toy_config(1, TOY_D_HIDDEN), **{**TOY_RECIPE, **budget})
-    assert max(r.final[0] for r in collapsing) <= 2 and min(r.final[0] for r in cured) >= 5
+    assert max(final(r)[0] for r in collapsing) <= 2 and min(final(r)[0] for r in cured) >= 5
     words = collapse_verdict(collapsing, cured, 8)
     assert "(mode collapse)" in words and len(words.split()) <= 25

@@ -1,23 +1,17 @@
 """The interactive coverage figure of notebook 01 (plotly, no kernel needed)."""
-from dataclasses import dataclass, field
-
 import pytest
 
 from ragteach.gan.explore import coverage_figure
 
+from conftest import toy_run
 
-@dataclass
-class Run:
-    method: str
-    mixture: str
-    seed: int
-    steps: list = field(default_factory=lambda: [0, 10, 20])
-    modes: list = field(default_factory=lambda: [1, 5, 8])
-    high_quality: list = field(default_factory=lambda: [0.1, 0.5, 0.9])
+
+def _run(method, mixture, seed):
+    return toy_run(method, mixture, seed, modes=[1, 5, 8], high_quality=[0.1, 0.5, 0.9], steps=[0, 10, 20])
 
 
 def test_one_line_per_run_and_score_and_buttons_switch_mixtures():
-    runs = [Run(m, mix, s) for m in ("GAN", "PacGAN4") for mix in ("ring", "grid") for s in (0, 1)]
+    runs = [_run(m, mix, s) for m in ("GAN", "PacGAN4") for mix in ("ring", "grid") for s in (0, 1)]
     ceilings = [{"mixture": "ring", "modes_mean": 8, "hq_mean": 99.0}, {"mixture": "grid", "modes_mean": 25, "hq_mean": 98.0}]
     fig = coverage_figure(runs, ceilings)
     lines = [t for t in fig.data if t.name != "real data"]

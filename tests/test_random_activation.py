@@ -187,10 +187,10 @@ def test_mlp_flop_share_of_the_notebook_model():
 
 
 def _run(p, dense, random):
-    """A QualityRun with given per-batch validation losses (no trainer needed to compare losses)."""
-    from ragteach.gpt.experiments import QualityRun
-    return QualityRun(p, True, 10, 0.0, sum(dense) / max(1, len(dense)), sum(random) / max(1, len(random)), None, [], 1.0,
-                      list(dense) or None, list(random) or None)
+    """A quality run with given per-batch validation losses (no trainer needed to compare losses)."""
+    from ragteach.runs import Run
+    scores = {"dense_batches": list(dense), "random_batches": list(random)} if dense else {}
+    return Run({"p": p, "p_head": 1.0, "rescale": True, "steps": 10}, scores=scores)
 
 
 def test_quality_is_kept_only_against_the_dense_model():

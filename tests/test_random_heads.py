@@ -124,10 +124,9 @@ def test_runs_trained_in_worker_processes_equal_runs_trained_here():
     here = train_quality_runs(data, cfg, settings, 6, workers=1, **common)
     there = train_quality_runs(data, cfg, settings, 6, workers=2, **common)
     for a, b in zip(here, there):
-        assert (a.p, a.p_head) == (b.p, b.p_head)
-        assert a.dense_batches == b.dense_batches and a.random_batches == b.random_batches
-        assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
+        assert a.settings == b.settings and a.scores == b.scores
+        assert [r["val_loss"] for r in a.history] == [r["val_loss"] for r in b.history]
         assert a.trainer.sample("def ", 12, seed=3) == b.trainer.sample("def ", 12, seed=3)
-    assert here[0].dense_batches != here[1].dense_batches
+    assert here[0].scores["dense_batches"] != here[1].scores["dense_batches"]
     with pytest.raises(ValueError, match="unknown"):
         train_quality_runs(data, cfg, [{"p": 1.0, "q": 2}], 2)

@@ -2,7 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from ragteach.gan.experiments import ToyRun
+from ragteach.gan.experiments import networks
+
+from conftest import toy_run
 from ragteach.gan.verdicts import rejection_verdict
 from ragteach.gan.rejection import rejection_sample
 
@@ -74,8 +76,8 @@ def test_a_lower_bound_quantile_keeps_more_and_always_keeps_samples_above_the_bo
     assert bounded.samples[:, 0].mean() < exact.samples[:, 0].mean() - 0.2
 
 
-def _runs(method: str, hq: list[float], kept: float | None = None) -> list[ToyRun]:
-    return [ToyRun(method, "ring", s, steps=[10], modes=[8], high_quality=[h], kept=kept) for s, h in enumerate(hq)]
+def _runs(method: str, hq: list[float], kept: float | None = None) -> list:
+    return [toy_run(method, "ring", s, steps=[10], modes=[8], high_quality=[h], kept=kept) for s, h in enumerate(hq)]
 
 
 def test_rejection_verdict_follows_the_measurements():
@@ -95,12 +97,12 @@ def test_rejection_runs_use_each_batched_runs_own_networks():
     from ragteach.gan.verdicts import rejection_rows, rejection_runs
 
     runs = train_toy_runs(ring(), "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
-    g1, _ = runs[1].networks()
+    g1, _ = networks(runs[1])
     z = torch.randn(5, 2)
     with torch.no_grad():
-        assert torch.allclose(g1(z), runs[0].session.step_fn.G(z.expand(2, 5, 2))[1])
+        assert torch.allclose(g1(z), runs[0].trainer.G(z.expand(2, 5, 2))[1])
     cleaned = rejection_runs(runs, n=300)
-    assert [r.method for r in cleaned] == ["GAN + D rejection"] * 2 and [r.seed for r in cleaned] == [0, 1]
-    assert all(0 < r.kept <= 1 and r.steps == [20] for r in cleaned)
+    assert [r["method"] for r in cleaned] == ["GAN + D rejection"] * 2 and [r["seed"] for r in cleaned] == [0, 1]
+    assert all(0 < r.scores["kept"] <= 1 and r.curve("step") == [20] for r in cleaned)
     rows = rejection_rows(runs, cleaned)
     assert [row["D kept %"] == "" for row in rows] == [True, False]

@@ -145,7 +145,7 @@ def test_a_stored_batched_trainer_trains_on():
     from ragteach.results import Results
 
     runs = Results("06_packing_and_mode_collapse").load("toy runs")
-    session = next(iter(runs.values()))[0].session if isinstance(runs, dict) else runs[0].session
-    step = session.step
-    session.run(2, progress=False)
-    assert session.step == step + 2
+    trainer = (next(iter(runs.values())) if isinstance(runs, dict) else runs)[0].trainer
+    step = trainer.steps
+    TrainingSession(trainer).run(2, progress=False)
+    assert trainer.steps == step + 2

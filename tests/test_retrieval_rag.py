@@ -167,4 +167,4 @@ def test_after_a_short_training_only_rag_token_gives_two_document_answers_probab
     from ragteach.retrieval.experiment import train_two_doc
     token, sequence = (train_two_doc(small, m, seed=0, steps=30) for m in ("token", "sequence"))
     # under any single passage the other passage's words sit near the floor: RAG-Sequence stays far below
-    assert token.logp > sequence.logp + 10, (token, sequence)
+    assert token.scores["logp"] > sequence.scores["logp"] + 10, (token.scores, sequence.scores)

@@ -10,7 +10,7 @@ sentence can answer about any country it can retrieve.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 RELATIONS = ("capital", "currency", "subregion", "demonym")

@@ -86,8 +86,7 @@ class BatchedGANTrainer(GANTrainer):
     last step's per-run values (tensors of shape (K,)); ``sample(n)`` gives every run's samples.
     """
 
-    # trainers stored before these options existed load with them off
-    objective, augment, real_transform, distance_sets, fixed_z = "standard", None, None, None, None
+    distance_sets = fixed_z = None   # the λ term's training sets and codes, only with distance_data=
 
     def __init__(self, cfg: GANConfig, sample_real: RealSampler | Sequence[RealSampler], seeds: Sequence[int],
                  batch_size: int = 256, g_loss: str = "non_saturating", betas: tuple[float, float] = (0.5, 0.999),

@@ -18,8 +18,7 @@ The protocol, so that no verdict is written before the measurement:
 from __future__ import annotations
 
 import statistics
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -28,11 +27,12 @@ from ragteach.gan.batched import BatchedGANTrainer
 from ragteach.gan.verdicts import Verdict
 from ragteach.gan.models import GANConfig
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
+from ragteach.knobs import Knobs
 from ragteach.live.session import TrainingSession
+from ragteach.runs import Run, train_runs
 from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
 from ragteach.stats import Difference, claim_word, difference, format_interval, interval, rank_auc
-from ragteach.training import without_undo
 
 D_KEY = "D train vs held-out %"
 TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "copying", D_KEY]
@@ -72,12 +72,12 @@ def digits_gan(x_train: torch.Tensor, seed: int = 0, lr: float = 1e-3, batch_siz
     """A digits GAN and its session; ``lam``/``pairing`` add article 001's distance term (with x_train)."""
     trainer = GANTrainer(digits_config(), tensor_sampler(x_train), batch_size=batch_size, seed=seed,
                          distance_data=x_train, **trainer_kw)
-    return trainer, digits_session(trainer, lr, lam, pairing)
+    return trainer, TrainingSession(trainer, digits_knobs(lr, lam, pairing))
 
 
-def digits_session(trainer: Any, lr: float, lam: float | None, pairing: str) -> TrainingSession:
-    """The session of a digits trainer (one run or a batch): both learning rates ``lr``, the λ term's knobs."""
-    return TrainingSession(trainer, gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0))
+def digits_knobs(lr: float, lam: float | None, pairing: str) -> Knobs:
+    """A digits GAN's knobs: both learning rates ``lr``, and the λ term's (λ up to 1)."""
+    return gan_knobs(lr_g=lr, lr_d=lr, lam=lam, pairing=pairing, lam_max=1.0)
 
 
 @dataclass(frozen=True)
@@ -124,66 +124,26 @@ def score_digits(samples: torch.Tensor, judge: Any, x_train: torch.Tensor, x_hel
             "copying": copying_score(samples, x_train, x_held_out)}
 
 
-@dataclass
-class DigitsRun:
-    """One training run: its final scores, its confident % at every evaluation and 64 samples of its final G.
-
-    role: 'judge' (the verdicts use it) or 'select' (only used to choose λ). A stored run (ragteach.results)
-    keeps its record and samples but not its trainer, which holds the weights of every run of its batch."""
-
-    method: str
-    train_images: int
-    seed: int
-    role: str
-    steps: list[int] = field(default_factory=list)
-    confident: list[float] = field(default_factory=list)
-    scores: dict[str, float] = field(default_factory=dict)
-    trainer: BatchedGANTrainer | None = None
-    index: int = 0
-    samples: torch.Tensor | None = None   # the final G's first 64 samples (fixed noise, as trainer.sample)
-
-    def sample(self, n: int) -> torch.Tensor:
-        """``n`` samples of the final generator: drawn by the trainer, or the kept ones of a stored run."""
-        if self.trainer is not None:
-            return self.trainer.sample(n)[self.index]
-        if self.samples is None or n > len(self.samples):
-            kept = 0 if self.samples is None else len(self.samples)
-            raise ValueError(f"this run kept no trainer, only {kept} samples: ask for at most {kept}")
-        return self.samples[:n]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "trainer": None}
-
-    @property
-    def quality_lost(self) -> float:
-        """Confident-% points lost during training: mean over evaluations of max(0, c_{i−1} − c_i).
-        Gains are learning and count 0; a run whose samples keep getting worse again scores high."""
-        c = self.confident
-        return statistics.fmean(max(0.0, a - b) for a, b in zip(c[:-1], c[1:])) if len(c) > 1 else 0.0
-
-
-@dataclass
-class DigitsBatch:
-    """The runs of one method and the measured seconds per step of each chunk (all runs together)."""
-
-    method: str
-    runs: list[DigitsRun]
-    seconds_per_step: list[float]
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.seconds_per_step)
+def quality_lost(run: Run) -> float:
+    """Confident-% points lost during training: mean over evaluations of max(0, c_{i−1} − c_i).
+    Gains are learning and count 0; a run whose samples keep getting worse again scores high."""
+    c = run.curve("confident %")
+    return statistics.fmean(max(0.0, a - b) for a, b in zip(c[:-1], c[1:])) if len(c) > 1 else 0.0
 
 
 def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_seeds: Sequence[int],
                        x_held_out: torch.Tensor, judge: Any, real: RealReference, steps: int,
                        eval_every: int, select_seeds: Sequence[int] = (), lr: float = 2e-3,
                        batch_size: int = 64, n_eval: int = 500, n_final: int = 1000,
-                       progress: bool = False) -> DigitsBatch:
+                       progress: bool = False) -> list[Run]:
     """Train ``method`` (a key of :func:`digits_methods`) on every training set
     with every judging seed, and on ``train_sets[0]`` with every selection seed, all in one batched
     trainer. Every ``eval_every`` steps each run's confident % on ``n_eval`` samples is recorded; at the
-    end ``n_final`` samples are scored with :func:`score_digits`."""
+    end ``n_final`` samples are scored with :func:`score_digits`.
+
+    Each run's settings are ``method``, ``train_images``, ``seed`` and ``role``: 'judge' (the verdicts use it)
+    or 'select' (only used to choose λ). A stored run keeps its scores and 64 final samples but not its
+    trainer, which holds the weights of every run of its batch."""
     methods = digits_methods()
     if method not in methods:
         raise ValueError(f"unknown method {method!r}; choose one of {list(methods)}")
@@ -198,42 +158,35 @@ def train_digits_batch(method: str, train_sets: Sequence[torch.Tensor], judge_se
     sets = [x for x, _, _ in plan]
     trainer = BatchedGANTrainer(digits_config(), [tensor_sampler(x) for x in sets], [s for _, s, _ in plan],
                                 batch_size=batch_size, distance_data=sets, **kw)
-    session = digits_session(trainer, lr, lam, pairing)
-    runs = [DigitsRun(method, len(x), s, role, trainer=trainer, index=i) for i, (x, s, role) in enumerate(plan)]
-    timings = []
-    with without_undo(trainer):          # a failed step ends this call: no run is returned
-        while session.step < steps:
-            chunk = min(eval_every, steps - session.step)
-            started = time.perf_counter()
-            session.run(chunk, progress=progress, desc=f"{method}: {len(plan)} runs at once", reraise_interrupt=True)
-            timings.append((time.perf_counter() - started) / chunk)
-            samples = trainer.sample(n_eval)
-            for run, x in zip(runs, samples):
-                run.steps.append(session.step)
-                run.confident.append(100 * score_samples(judge, x).confident_rate)
-    final = trainer.sample(n_final)
-    for run, x, (x_train, _, _) in zip(runs, final, plan):
+
+    def confident() -> list[dict[str, float]]:
+        return [{"confident %": 100 * score_samples(judge, x).confident_rate} for x in trainer.sample(n_eval)]
+
+    runs = train_runs(trainer, [dict(method=method, train_images=len(x), seed=s, role=role) for x, s, role in plan],
+                      steps, eval_every, confident, knobs=digits_knobs(lr, lam, pairing),
+                      progress=progress, desc=f"{method}: {len(plan)} runs at once")
+    for run, x, (x_train, _, _) in zip(runs, trainer.sample(n_final), plan):
         run.scores = score_digits(x, judge, x_train, x_held_out, real)
         run.scores[D_KEY] = d_memorisation(trainer.discriminator(run.index), x_train, x_held_out)
-        run.samples = x[:64].clone()
-    return DigitsBatch(method, runs, timings)
+        run.samples, run.keep_trainer = x[:64].clone(), False
+    return runs
 
 
 # ----------------------------------------------------------------------------- tables
-def values(runs: Sequence[DigitsRun], method: str, train_images: int, key: str, role: str = "judge") -> list[float]:
+def values(runs: Sequence[Run], method: str, train_images: int, key: str, role: str = "judge") -> list[float]:
     """``key`` ('confident %', ..., or 'quality lost') of every run of one method and set size, one per seed."""
-    out = [r.quality_lost if key == "quality lost" else r.scores[key] for r in runs
-           if r.method == method and r.train_images == train_images and r.role == role]
+    out = [quality_lost(r) if key == "quality lost" else r.scores[key] for r in runs
+           if (r["method"], r["train_images"], r["role"]) == (method, train_images, role)]
     if not out:
         raise ValueError(f"no {role} runs of {method!r} on {train_images} images")
     return out
 
 
-def seed_rows(runs: Sequence[DigitsRun], keys: Sequence[str] = (*TABLE_KEYS, "quality lost"),
+def seed_rows(runs: Sequence[Run], keys: Sequence[str] = (*TABLE_KEYS, "quality lost"),
               role: str = "judge") -> list[dict[str, Any]]:
     """One row per (method, training images): each key as 'mean ± half-width' of the 95 % t-interval
     over the ``role`` seeds, plus ``<key>_mean`` and ``<key>_ci`` as numbers."""
-    groups = dict.fromkeys((r.method, r.train_images) for r in runs if r.role == role)
+    groups = dict.fromkeys((r["method"], r["train_images"]) for r in runs if r["role"] == role)
     rows = []
     for method, n in groups:
         row: dict[str, Any] = {"method": method, "train images": n,
@@ -245,7 +198,7 @@ def seed_rows(runs: Sequence[DigitsRun], keys: Sequence[str] = (*TABLE_KEYS, "qu
     return rows
 
 
-def select_lambda(runs: Sequence[DigitsRun], candidates: Sequence[str], train_images: int,
+def select_lambda(runs: Sequence[Run], candidates: Sequence[str], train_images: int,
                   key: str = "digit-like diversity / real") -> tuple[str, dict[str, float]]:
     """The candidate with the highest mean ``key`` on the *selection* seeds (never the judging seeds), and
     each candidate's selection mean."""

@@ -164,17 +164,17 @@ def nearest_pairs_preview(trainer: GANTrainer, x_train: torch.Tensor, n: int = 1
 def _band(ax: Axes, runs: list[Any], values: Any, color: str) -> None:
     """Mean over seeds (line) and the range over seeds (shaded) of ``values(run)`` at each evaluation."""
     v = np.array([values(r) for r in runs], dtype=float)
-    ax.plot(runs[0].steps, v.mean(0), color=color, marker="o", ms=3, label=f"{runs[0].method} (mean of {len(v)})")
-    ax.fill_between(runs[0].steps, v.min(0), v.max(0), color=color, alpha=0.2)
+    ax.plot(runs[0].curve("step"), v.mean(0), color=color, marker="o", ms=3,
+            label=f"{runs[0]['method']} (mean of {len(v)})")
+    ax.fill_between(runs[0].curve("step"), v.min(0), v.max(0), color=color, alpha=0.2)
 
 
 def toy_run_curves(groups: list[tuple[list[Any], str]], mixtures: list[GaussianMixture2D],
                    ceiling: list[dict[str, Any]], sharpen_fraction: float) -> Figure:
     """One column per mixture, three rows: modes captured, high-quality %, D's accuracy % over training.
 
-    groups: (runs, colour) pairs, e.g. ``[(runs["GAN"], "tab:blue")]``: each group's runs of a mixture (objects
-        with ``method``, ``mixture``, ``steps``, ``modes``, ``high_quality``, ``d_accuracy``, as
-        :class:`ragteach.gan.experiments.ToyRun`) are drawn as their mean and range; a group without runs on a
+    groups: (runs, colour) pairs, e.g. ``[(runs["GAN"], "tab:blue")]``: each group's toy runs of a mixture
+        (:class:`ragteach.runs.Run` records with curves ``modes``, ``high_quality``, ``d_accuracy``) are drawn as their mean and range; a group without runs on a
         mixture is left out of that column.
     ceiling: rows of ``real_ceiling_rows`` (real data scored the same way), drawn dotted.
     sharpen_fraction: the learning rate falls over this last fraction of each run; where it starts to fall is
@@ -185,13 +185,13 @@ def toy_run_curves(groups: list[tuple[list[Any], str]], mixtures: list[GaussianM
     fig, axes = plt.subplots(3, len(mixtures), figsize=(6 * len(mixtures), 10), sharex="col", squeeze=False)
     for col, mix in enumerate(mixtures):
         for group, color in groups:
-            rs = [r for r in group if r.mixture == mix.name]
+            rs = [r for r in group if r["mixture"] == mix.name]
             if rs:
-                _band(axes[0, col], rs, lambda r: r.modes, color)
-                _band(axes[1, col], rs, lambda r: [100 * h for h in r.high_quality], color)
-                _band(axes[2, col], rs, lambda r: [100 * a for a in r.d_accuracy], color)
+                _band(axes[0, col], rs, lambda r: r.curve("modes"), color)
+                _band(axes[1, col], rs, lambda r: [100 * h for h in r.curve("high_quality")], color)
+                _band(axes[2, col], rs, lambda r: [100 * a for a in r.curve("d_accuracy")], color)
                 for ax in axes[:, col]:
-                    ax.axvline(rs[0].steps[-1] * (1 - sharpen_fraction), color=color, linestyle="--", linewidth=0.8)
+                    ax.axvline(rs[0].curve("step")[-1] * (1 - sharpen_fraction), color=color, linestyle="--", linewidth=0.8)
         ceil = next(r for r in ceiling if r["mixture"] == mix.name)
         axes[0, col].axhline(ceil["modes_mean"], color="black", linestyle=":", label="real data")
         axes[1, col].axhline(ceil["hq_mean"], color="black", linestyle=":", label="real data (ceiling)")
@@ -211,10 +211,10 @@ def toy_run_samples(runs: list[Any], n: int = 2500) -> Figure:
 
     fig, axes = plt.subplots(1, len(runs), figsize=(3.5 * len(runs), 3.4), squeeze=False)
     for ax, run in zip(axes[0], runs):
-        x, mix = run.sample(n), run.data
+        x, mix = run.sample(n), run["data"]
         ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4, c="tab:orange")
         ax.scatter(mix.centers[:, 0], mix.centers[:, 1], s=8, c="black")
-        ax.set_title(f"{run.method}, {mix.name}, seed {run.seed}\n{mode_stats(x, mix)}", fontsize=8)
+        ax.set_title(f"{run['method']}, {mix.name}, seed {run['seed']}\n{mode_stats(x, mix)}", fontsize=8)
         ax.set_aspect("equal")
     return fig
 
@@ -223,15 +223,14 @@ def miss_distance_figure(runs: list[Any], n: int = 2500, seed: int = 0) -> Figur
     """One panel per mixture: how far each sample lies from its nearest mode, in units of σ, for the
     generated samples of ``runs`` (pooled over seeds) and as many real samples; dashed at 3σ and 6σ.
 
-    runs: objects with ``mixture``, ``data`` (the mixture) and ``sample(n)``, as
-    :class:`ragteach.gan.experiments.ToyRun`. The y axis is logarithmic, so the few samples far from every
+    runs: toy :class:`ragteach.runs.Run` records (settings ``mixture`` and ``data``, the mixture). The y axis is logarithmic, so the few samples far from every
     mode stay visible next to the many on the modes."""
     import matplotlib.pyplot as plt
 
-    mixtures = {r.mixture: r.data for r in runs}
+    mixtures = {r["mixture"]: r["data"] for r in runs}
     fig, axes = plt.subplots(1, len(mixtures), figsize=(6 * len(mixtures), 4), squeeze=False, layout="constrained")
     for ax, (name, mix) in zip(axes[0], mixtures.items()):
-        fake = torch.cat([r.sample(n) for r in runs if r.mixture == name])
+        fake = torch.cat([r.sample(n) for r in runs if r["mixture"] == name])
         real = mix.sample(len(fake), torch.Generator().manual_seed(seed))
         gen_r, real_r = nearest_distance(fake, mix), nearest_distance(real, mix)
         top = max(gen_r.max().item(), real_r.max().item(), 10.0)

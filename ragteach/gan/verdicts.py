@@ -13,8 +13,9 @@ from typing import Any, Sequence
 import torch
 
 from ragteach.data.toy2d import GaussianMixture2D
-from ragteach.gan.experiments import ToyRun
+from ragteach.gan.experiments import final, networks
 from ragteach.metrics.modes import miss_shares, mode_stats
+from ragteach.runs import Run
 from ragteach.stats import Difference, difference, format_interval, interval
 
 
@@ -23,20 +24,20 @@ def _word(sign: int, higher: str, lower: str, same: str = "no clear difference")
 
 
 # ----------------------------------------------------------------------------- tables
-def _by_method_and_mixture(runs: Sequence[ToyRun]) -> dict[tuple[str, str], list[ToyRun]]:
-    groups: dict[tuple[str, str], list[ToyRun]] = {}
+def _by_method_and_mixture(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
+    groups: dict[tuple[str, str], list[Run]] = {}
     for r in runs:
-        groups.setdefault((r.method, r.mixture), []).append(r)
+        groups.setdefault((r["method"], r["mixture"]), []).append(r)
     return groups
 
 
-def summary_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
+def summary_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
     """One row per (method, mixture): final modes and high-quality %, mean ± 95 % t-interval over seeds."""
     groups = _by_method_and_mixture(runs)
     rows = []
     for (method, mixture), rs in groups.items():
-        modes = [r.final[0] for r in rs]
-        hq = [100 * r.final[1] for r in rs]
+        modes = [final(r)[0] for r in rs]
+        hq = [100 * final(r)[1] for r in rs]
         rows.append({"method": method, "mixture": mixture, "runs": len(rs), "modes": format_interval(modes),
                      "high quality %": format_interval(hq), "modes_mean": interval(modes)[0],
                      "modes_ci": interval(modes)[1], "hq_mean": interval(hq)[0], "hq_ci": interval(hq)[1],
@@ -67,13 +68,13 @@ def _miss_values(samples: Sequence[torch.Tensor], mixture: GaussianMixture2D) ->
             "beyond 6σ %": [100 * m.between for m in shares]}
 
 
-def miss_rows(runs: Sequence[ToyRun], seeds: Sequence[int] = (0, 1, 2, 3, 4), n: int = 2500,
+def miss_rows(runs: Sequence[Run], seeds: Sequence[int] = (0, 1, 2, 3, 4), n: int = 2500,
               digits: int = 2) -> list[dict[str, Any]]:
     """Where the samples lie (see :func:`ragteach.metrics.modes.miss_shares`), one row per (method, mixture)
     of ``runs`` and one for ``n`` real samples per seed of each mixture: mean ± 95 % t-interval in %.
     Each row also keeps the per-run values under ``"values"`` for :func:`miss_verdict`."""
     groups = _by_method_and_mixture(runs)
-    mixtures = {r.mixture: r.data for r in runs}
+    mixtures = {r["mixture"]: r["data"] for r in runs}
     rows = []
     for (method, mixture), rs in groups.items():
         rows.append((method, mixture, _miss_values([r.sample(n) for r in rs], mixtures[mixture])))
@@ -106,8 +107,8 @@ def miss_verdict(rows: Sequence[dict[str, Any]], method: str, mixture: str) -> s
             f"{real['beyond 6σ %']} %): {reading} (difference {d.mean:+.2f} ± {d.half:.2f} points)")
 
 
-def rejection_runs(runs: Sequence[ToyRun], n: int = 2500, bound_quantile: float = 1.0,
-                   seed: int = 0) -> list[ToyRun]:
+def rejection_runs(runs: Sequence[Run], n: int = 2500, bound_quantile: float = 1.0,
+                   seed: int = 0) -> list[Run]:
     """Each run's final G and D with discriminator rejection sampling (:mod:`ragteach.gan.rejection`): ``n``
     kept samples scored like the run's own, as a new run named ``"<method> + D rejection"``."""
     from ragteach.gan.rejection import rejection_sample
@@ -115,47 +116,48 @@ def rejection_runs(runs: Sequence[ToyRun], n: int = 2500, bound_quantile: float 
     out = []
     for run in runs:
         started = time.perf_counter()
-        result = rejection_sample(*run.networks(), n=n, bound_quantile=bound_quantile, seed=seed)
-        stats = mode_stats(result.samples, run.data)
-        out.append(ToyRun(f"{run.method} + D rejection", run.mixture, run.seed, steps=[run.steps[-1]],
-                          modes=[stats.modes_captured], high_quality=[stats.high_quality],
-                          seconds=time.perf_counter() - started, data=run.data, kept=result.kept))
+        result = rejection_sample(*networks(run), n=n, bound_quantile=bound_quantile, seed=seed)
+        stats = mode_stats(result.samples, run["data"])
+        out.append(Run({**run.settings, "method": f"{run['method']} + D rejection"},
+                       [{"step": run.history[-1]["step"], "modes": stats.modes_captured,
+                         "high_quality": stats.high_quality}],
+                       {"kept": result.kept}, seconds=time.perf_counter() - started))
     return out
 
 
-def rejection_rows(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> list[dict[str, Any]]:
+def rejection_rows(plain: Sequence[Run], cleaned: Sequence[Run]) -> list[dict[str, Any]]:
     """:func:`summary_rows` of the plain runs and their :func:`rejection_runs`, with the share D kept."""
     rows = summary_rows(list(plain) + list(cleaned))
     for row in rows:
-        kept = [100 * r.kept for r in cleaned if r.method == row["method"] and r.mixture == row["mixture"]]
+        kept = [100 * r.scores["kept"] for r in cleaned if r["method"] == row["method"] and r["mixture"] == row["mixture"]]
         row["D kept %"] = format_interval(kept) if kept else ""
     return rows
 
 
-def rejection_verdict(plain: Sequence[ToyRun], cleaned: Sequence[ToyRun]) -> str:
+def rejection_verdict(plain: Sequence[Run], cleaned: Sequence[Run]) -> str:
     """Per mixture, what rejecting with D changed: the interval of the change in modes and high-quality share."""
     parts = []
     missing = "no plain run on the {} to compare the rejection runs with"
     for mixture, p, c in _paired_by_mixture(plain, cleaned, missing):
         (pm, ph), (cm, ch) = _final(p), _final(c)
         dm, dh = difference(pm, cm), difference(ph, ch)
-        parts.append(f"{mixture}: D kept {format_interval([100 * r.kept for r in c])} % of G's draws; modes "
+        parts.append(f"{mixture}: D kept {format_interval([100 * r.scores['kept'] for r in c])} % of G's draws; modes "
                      f"{_moved(dm)} ({format_interval(pm)} → {format_interval(cm)}), high-quality share "
                      f"{_moved(dh)} ({format_interval(ph)} → {format_interval(ch)} %, "
                      f"difference {dh.mean:+.2f} ± {dh.half:.2f} points)")
     return "; ".join(parts) + "."
 
 
-def _paired_by_mixture(before: Sequence[ToyRun], after: Sequence[ToyRun],
-                       missing: str) -> list[tuple[str, list[ToyRun], list[ToyRun]]]:
+def _paired_by_mixture(before: Sequence[Run], after: Sequence[Run],
+                       missing: str) -> list[tuple[str, list[Run], list[Run]]]:
     """(mixture, its ``before`` runs, its ``after`` runs) for every mixture of ``after``, in order; a mixture
     without ``before`` runs raises ValueError(``missing`` formatted with the mixture's name)."""
     pairs = []
-    for mixture in dict.fromkeys(r.mixture for r in after):
-        b = [r for r in before if r.mixture == mixture]
+    for mixture in dict.fromkeys(r["mixture"] for r in after):
+        b = [r for r in before if r["mixture"] == mixture]
         if not b:
             raise ValueError(missing.format(mixture))
-        pairs.append((mixture, b, [r for r in after if r.mixture == mixture]))
+        pairs.append((mixture, b, [r for r in after if r["mixture"] == mixture]))
     return pairs
 
 
@@ -163,19 +165,19 @@ def _moved(d: Difference) -> str:
     return _word(d.sign, "rose", "fell", "did not change clearly")
 
 
-def wobble(run: ToyRun) -> float:
+def wobble(run: Run) -> float:
     """Coverage lost during training: the mean over consecutive evaluations of max(0, m_{i−1} − m_i),
     the modes lost between two evaluations. Gains are learning, not instability, so they count 0:
     [6, 7, 8] → 0; [3, 8, 2, 8] → (0 + 6 + 0) / 3 = 2."""
-    m = run.modes
+    m = run.curve("modes")
     return statistics.fmean(max(0, a - b) for a, b in zip(m[:-1], m[1:])) if len(m) > 1 else 0.0
 
 
-def stability_rows(runs: Sequence[ToyRun]) -> list[dict[str, Any]]:
+def stability_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
     """Per method: final modes and HQ and the wobble, each mean ± 95 % t-interval over seeds."""
     rows = summary_rows(runs)
     for row in rows:
-        rs = [r for r in runs if r.method == row["method"] and r.mixture == row["mixture"]]
+        rs = [r for r in runs if r["method"] == row["method"] and r["mixture"] == row["mixture"]]
         row["wobble"] = format_interval([wobble(r) for r in rs], digits=2)
         row["wobble_mean"] = interval([wobble(r) for r in rs])[0]
     return rows
@@ -193,11 +195,11 @@ class Verdict:
         return f"{self.word}: {self.reason}"
 
 
-def _final(runs: Sequence[ToyRun]) -> tuple[list[float], list[float]]:
-    return [r.final[0] for r in runs], [100 * r.final[1] for r in runs]
+def _final(runs: Sequence[Run]) -> tuple[list[float], list[float]]:
+    return [final(r)[0] for r in runs], [100 * final(r)[1] for r in runs]
 
 
-def stability_verdict(plain: Sequence[ToyRun], randomized: Sequence[ToyRun]) -> Verdict:
+def stability_verdict(plain: Sequence[Run], randomized: Sequence[Run]) -> Verdict:
     """Is randomized training more stable? Three measures, each judged by the 95 % interval of its
     difference (randomized − plain): wobble (lower is better), final modes and final high-quality share
     (higher is better). 'holds' if some measure is clearly better and none clearly worse; 'does not
@@ -215,20 +217,20 @@ def stability_verdict(plain: Sequence[ToyRun], randomized: Sequence[ToyRun]) -> 
     return Verdict(word, reason)
 
 
-def packing_verdict(gan: Sequence[ToyRun], pac: Sequence[ToyRun], pac_name: str = "PacGAN4",
+def packing_verdict(gan: Sequence[Run], pac: Sequence[Run], pac_name: str = "PacGAN4",
                     base_name: str = "the GAN") -> str:
     """One sentence comparing packed runs (``pac``) with the runs ``base_name`` names (``gan``, plain by default)
     on one mixture: final modes and high-quality share, each "more"/"fewer" (or "higher"/"lower") only when the
     95 % interval of the difference excludes 0."""
     (gm, gh), (pm, ph) = _final(gan), _final(pac)
     d_modes, d_hq = difference(gm, pm), difference(gh, ph)
-    mixture = gan[0].mixture if gan else "?"
+    mixture = gan[0]["mixture"] if gan else "?"
     return (f"{pac_name} vs {base_name} ({mixture}, {len(pac)} and {len(gan)} seeds): modes {format_interval(pm)} vs "
             f"{format_interval(gm)}, {_word(d_modes.sign, 'more', 'fewer')}; high quality {format_interval(ph)} vs "
             f"{format_interval(gh)} %, {_word(d_hq.sign, 'higher', 'lower')}.")
 
 
-def collapse_verdict(collapsing: Sequence[ToyRun], cured: Sequence[ToyRun], n_modes: int) -> str:
+def collapse_verdict(collapsing: Sequence[Run], cured: Sequence[Run], n_modes: int) -> str:
     """At most 25 words: did ``collapsing`` cover at most 3/8 of the ``n_modes`` modes (mode collapse), and did
     ``cured`` cover clearly more (the Welch interval of the difference excludes 0), within one mode of all
     (cured)? From the modes' intervals over seeds."""
@@ -237,15 +239,16 @@ def collapse_verdict(collapsing: Sequence[ToyRun], cured: Sequence[ToyRun], n_mo
     collapsed = statistics.fmean(cm) <= 3 * n_modes / 8
     word = (": cured" if collapsed and d.sign > 0 and statistics.fmean(um) >= n_modes - 1 else
             _word(d.sign, ": clearly more", ": clearly fewer", ": not clearly more"))
-    return (f"{collapsing[0].mixture}: {collapsing[0].method} covers {format_interval(cm)} of {n_modes} modes"
-            f"{' (mode collapse)' if collapsed else ''}; {cured[0].method} covers {format_interval(um)}{word}.")
+    return (f"{collapsing[0]['mixture']}: {collapsing[0]['method']} covers {format_interval(cm)} of {n_modes} modes"
+            f"{' (mode collapse)' if collapsed else ''}; {cured[0]['method']} covers {format_interval(um)}{word}.")
 
 
-def late_d_accuracy(run: ToyRun) -> float:
+def late_d_accuracy(run: Run) -> float:
     """D's mean accuracy (in %) over the second half of a run's evaluations: where it settled."""
-    if not run.d_accuracy:
-        raise ValueError(f"run {run.method}/{run.mixture}/seed {run.seed} recorded no D accuracy")
-    late = run.d_accuracy[len(run.d_accuracy) // 2:]
+    accuracy = run.curve("d_accuracy")
+    if not accuracy:
+        raise ValueError(f"run {run['method']}/{run['mixture']}/seed {run['seed']} recorded no D accuracy")
+    late = accuracy[len(accuracy) // 2:]
     return 100 * statistics.fmean(late)
 
 
@@ -255,7 +258,7 @@ def late_d_accuracy(run: ToyRun) -> float:
 CHANCE_BAND = 5.0
 
 
-def discriminator_verdict(runs: Sequence[ToyRun], margin: float = CHANCE_BAND) -> str:
+def discriminator_verdict(runs: Sequence[Run], margin: float = CHANCE_BAND) -> str:
     """Whether D stayed at chance over the second half of training, from the interval over seeds, beside the
     generator's final high-quality share. "at chance": the interval lies within 50 ± ``margin`` %; "above
     chance": it lies above 50 + ``margin``; otherwise "inconclusive". A D at chance while G's samples are
@@ -271,16 +274,16 @@ def discriminator_verdict(runs: Sequence[ToyRun], margin: float = CHANCE_BAND) -
     else:
         word = f"inconclusive (crosses 50 ± {margin:g} %)"
     _, hq = _final(runs)
-    return (f"{runs[0].method} on the {runs[0].mixture}: D's late accuracy {format_interval(acc)} % is {word}; "
+    return (f"{runs[0]['method']} on the {runs[0]['mixture']}: D's late accuracy {format_interval(acc)} % is {word}; "
             f"G's high-quality share {format_interval(hq)} %.")
 
 
-def target_verdict(runs: Sequence[ToyRun], min_modes: float, min_hq: float) -> str:
+def target_verdict(runs: Sequence[Run], min_modes: float, min_hq: float) -> str:
     """Whether the mean final modes and high-quality % reach the given targets, said with the numbers."""
     modes, hq = _final(runs)
     m, h = statistics.fmean(modes), statistics.fmean(hq)
     reached = "reaches" if m >= min_modes and h >= min_hq else "does not reach"
-    return (f"{runs[0].method} on the {runs[0].mixture}: mean {m:.1f} modes and {h:.1f} % high quality over "
+    return (f"{runs[0]['method']} on the {runs[0]['mixture']}: mean {m:.1f} modes and {h:.1f} % high quality over "
             f"{len(runs)} seeds {reached} the target of {min_modes:g} modes and {min_hq:g} %.")
 
 

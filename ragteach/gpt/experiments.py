@@ -21,8 +21,7 @@ from ragteach.gpt.random_activation import SELECTIONS, ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs, perplexity
 from ragteach.stats import Difference, paired_difference
 from ragteach.parallel import run_jobs
-from ragteach.training import without_undo
-from ragteach.live.session import TrainingSession
+from ragteach.runs import Run, train_runs
 
 
 @contextmanager
@@ -50,77 +49,66 @@ class Interval(Difference):
     digits: int = 3
 
 
-@dataclass
-class QualityRun:
-    """One model trained with random activation at ``p`` / ``p_head`` (during training only) and its validation losses."""
-
-    p: float
-    rescale: bool
-    steps: int
-    seconds: float
-    val_dense: float      # evaluated with every unit on (random activation at training only, like dropout)
-    val_random: float     # evaluated with random activation kept on (the article: also at generation)
-    trainer: GPTTrainer
-    history: list[dict[str, Any]]   # one row per training step (the session's history), val_loss every eval_every
-    p_head: float = 1.0
-    dense_batches: list[float] | None = None    # per validation batch, all units and heads on
-    random_batches: list[float] | None = None   # per validation batch, random activation kept on
-
-    @property
-    def label(self) -> str:
-        return (f"p = {self.p:g}" + (f", p_head = {self.p_head:g}" if self.p_head < 1 else "")
-                + ("" if self.rescale else ", no rescale"))
-
-    def row(self) -> dict[str, Any]:
-        return {"p (training)": self.p, "p_head": self.p_head, "rescale 1/p": "yes" if self.rescale else "no",
-                "steps": self.steps,
-                "val loss, all units at eval": round(self.val_dense, 3),
-                "perplexity": round(perplexity(self.val_dense), 2),
-                "val loss, random at eval too": round(self.val_random, 3),
-                "train s": round(self.seconds, 1)}
+def label(run: Run) -> str:
+    """A quality run's name: its p (and p_head), and whether it trained without the 1/p rescaling."""
+    return (f"p = {run['p']:g}" + (f", p_head = {run['p_head']:g}" if run["p_head"] < 1 else "")
+            + ("" if run["rescale"] else ", no rescale"))
 
 
-def costs_vs_dense(dense: QualityRun, run: QualityRun) -> tuple[Difference, Difference]:
+def quality_row(run: Run) -> dict[str, Any]:
+    """A quality run's row of notebook 03's table."""
+    return {"p (training)": run["p"], "p_head": run["p_head"], "rescale 1/p": "yes" if run["rescale"] else "no",
+            "steps": run["steps"], "val loss, all units at eval": round(run.scores["val_dense"], 3),
+            "perplexity": round(perplexity(run.scores["val_dense"]), 2),
+            "val loss, random at eval too": round(run.scores["val_random"], 3), "train s": round(run.seconds, 1)}
+
+
+def costs_vs_dense(dense: Run, run: Run) -> tuple[Difference, Difference]:
     """What ``run`` costs against the **dense** model, batch by batch on the same validation batches:
     (loss with all units on − dense loss, loss with random activation kept on − dense loss).
     "Quality is kept" is judged against the dense model only, never against the run's own other mode."""
     for name, r in (("dense", dense), ("run", run)):
-        if r.dense_batches is None or r.random_batches is None:
+        if "dense_batches" not in r.scores:
             raise ValueError(f"{name} has no per-batch validation losses; train it with train_quality")
-    return (paired_difference(dense.dense_batches, run.dense_batches),
-            paired_difference(dense.dense_batches, run.random_batches))
+    return (paired_difference(dense.scores["dense_batches"], run.scores["dense_batches"]),
+            paired_difference(dense.scores["dense_batches"], run.scores["random_batches"]))
 
 
 def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: int = 0, rescale: bool = True,
                   batch_size: int = 16, lr: float = 2e-3, impl: str = "structured",
                   eval_every: int | None = None, eval_batches: int = 16, curve_batches: int = 4,
                   p_head: float = 1.0, warmup: int | None = None, min_lr_ratio: float = 0.1,
-                  progress: bool = True) -> QualityRun:
+                  progress: bool = True) -> Run:
     """Train with p (MLP units) and p_head (attention heads) active at training only, with nanoGPT's warm-up and
     cosine decay of the learning rate over ``steps``, then measure validation loss with and without it at eval.
 
     warmup: steps of linear warm-up (default ``steps // 20``);
     eval_every / curve_batches: the validation curve during training (default: 8 points of 4 batches);
-    eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run)."""
+    eval_batches: the final measurements (batches of 32 windows, the same fixed batches for every run).
+    The run's scores: ``val_dense`` (every unit on at evaluation, as dropout is used), ``val_random`` (random
+    activation kept on, as the article also generates), and both per validation batch (``*_batches``)."""
     settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
     warmup = max(1, steps // 20) if warmup is None else warmup
-    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings,
-                         eval_every=eval_every or max(1, steps // 8), eval_batches=curve_batches, lr=lr,
+    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings, eval_every=None, lr=lr,
                          warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
-    session = TrainingSession(trainer, gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl,
-                                                 p_head=p_head))
-    with without_undo(trainer):           # a failed step ends this call: no run is returned
-        session.run(steps, progress=progress, desc=f"GPT p={p:g}" + (f", p_head={p_head:g}" if p_head < 1 else "")
-                    + ("" if rescale else ", no rescale"), reraise_interrupt=True)
+    knobs = gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
+    run = Run(dict(p=p, p_head=p_head, rescale=rescale, steps=steps, seed=seed))
+
+    def curve() -> list[dict[str, float]]:
+        return [{"val_loss": trainer.evaluate("val", curve_batches)["loss"]}]
+
+    run = train_runs(trainer, [run.settings], steps, eval_every or max(1, steps // 8), curve, knobs=knobs,
+                     progress=progress, desc=f"GPT {label(run)}")[0]
     dense = trainer.evaluate_batches("val", eval_batches)
     with evaluating_with(trainer, active_in="both"):
         rand = trainer.evaluate_batches("val", eval_batches)
-    return QualityRun(p, rescale, steps, trainer.seconds, float(np.mean(dense)), float(np.mean(rand)), trainer,
-                      list(session.history), p_head, dense, rand)
+    run.scores = {"val_dense": float(np.mean(dense)), "val_random": float(np.mean(rand)),
+                  "dense_batches": dense, "random_batches": rand}
+    return run
 
 
 def train_quality_runs(data: TextData, cfg: GPTConfig, settings: Sequence[dict[str, Any]], steps: int,
-                       workers: int = 1, *, done: dict[str, Any] | None = None, **common: Any) -> list[QualityRun]:
+                       workers: int = 1, *, done: dict[str, Any] | None = None, **common: Any) -> list[Run]:
     """Train several independent runs (each ``settings[i]``, e.g. ``{"p": 0.5}``, ``{"p": 1, "p_head": 0.5}``,
     merged over ``common``, the keyword arguments of :func:`train_quality`).
 

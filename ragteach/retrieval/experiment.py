@@ -3,7 +3,6 @@ trained dual encoder (DPR-style pre-training, then frozen on the document side),
 fresh RAG / closed-book models ready for joint training."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -11,8 +10,8 @@ import torch
 
 from ragteach.data.countries import (KnowledgeBase, Question, load_kb, split_countries, split_questions,
                                      two_doc_questions)
-from ragteach.live.session import TrainingSession
 from ragteach.parallel import run_jobs
+from ragteach.runs import Run, train_runs
 from ragteach.retrieval.decoding import exact_match, generate
 from ragteach.retrieval.dense import BagEncoder, frozen_copy, train_dual_encoder
 from ragteach.retrieval.generator import CopyGenerator
@@ -74,18 +73,6 @@ def new_closed_book(setup: Setup, seed: int = 0) -> RAG:
     return new_rag(setup, seed)
 
 
-@dataclass
-class TwoDocRun:
-    """One model trained on single- and two-document questions, measured on held-out two-document ones."""
-
-    marginal: str
-    seed: int
-    em: float       # exact match on the held-out two-document questions, decoded with its own marginal
-    logp: float     # mean log p(gold answer | x) under its own marginal
-    first_only: float  # share of answers that stop after the first document's part (the subregion)
-    seconds: float  # training time
-
-
 def two_doc_split(setup: Setup, test_fraction: float = 0.2, seed: int = 0) -> tuple[list[Question], list[Question]]:
     """Two-document questions (subregion + capital) for the setup's training and held-out countries."""
     train_c, test_c = split_countries(setup.kb, test_fraction, seed)
@@ -93,17 +80,19 @@ def two_doc_split(setup: Setup, test_fraction: float = 0.2, seed: int = 0) -> tu
 
 
 def train_two_doc(setup: Setup, marginal: str, seed: int, steps: int, k: int = 5, retriever: str = "bm25",
-                  lr: float = 3e-3, progress: bool = False) -> TwoDocRun:
+                  lr: float = 3e-3, progress: bool = False) -> Run:
     """Train a fresh RAG with ``marginal`` on every training question plus the two-document ones of the
-    training countries (same seed, batches and retriever for both marginals), then measure it."""
+    training countries (same seed, batches and retriever for both marginals), then measure it on the held-out
+    two-document questions, decoded with its own marginal. Its scores: ``em`` (exact match), ``logp`` (mean
+    log p(gold answer | x)) and ``first_only`` (the share of answers that stop after the first document's part,
+    the subregion)."""
     two_train, two_test = two_doc_split(setup)
     model = new_rag(setup, seed=seed)
     index = setup.index(query_encoder=model.query_encoder)
     trainer = RAGTrainer(model, index, setup.train + two_train, seed=seed)
-    session = TrainingSession(trainer, rag_knobs(lr=lr, k=k, retriever=retriever, marginal=marginal))
-    started = time.perf_counter()
-    session.run(steps, progress=progress, desc=f"two-document, RAG-{marginal}, seed {seed}")
-    seconds = time.perf_counter() - started
+    run = train_runs(trainer, [dict(marginal=marginal, seed=seed)], steps, steps,
+                     knobs=rag_knobs(lr=lr, k=k, retriever=retriever, marginal=marginal), progress=progress,
+                     desc=f"two-document, RAG-{marginal}, seed {seed}")[0]
     model.eval()
     answers = [a.text for a in generate(model, index, [q.text for q in two_test], k, retriever, marginal)]
     em = sum(exact_match(a, q.answer) for a, q in zip(answers, two_test)) / len(two_test)
@@ -112,10 +101,12 @@ def train_two_doc(setup: Setup, marginal: str, seed: int, steps: int, k: int = 5
     with torch.no_grad():
         b = model.prepare(index, [q.text for q in two_test], k, retriever)
         logp = MARGINALS[marginal](b.doc_logp, model.tok_logp(b, load_answers(model, two_test)))
-    return TwoDocRun(marginal, seed, em, float(logp.mean()), first, seconds)
+    run.scores = {"em": em, "logp": float(logp.mean()), "first_only": first}
+    run.trainer = None   # the table needs only the scores; the trainer holds the whole index
+    return run
 
 
-def two_doc_runs(setup: Setup, seeds: Sequence[int], steps: int, workers: int = 1) -> list[TwoDocRun]:
+def two_doc_runs(setup: Setup, seeds: Sequence[int], steps: int, workers: int = 1) -> list[Run]:
     """RAG-Token and RAG-Sequence trained alike for every seed; with ``workers > 1`` the runs train side by
     side, one process of one torch thread each (:func:`ragteach.parallel.run_jobs`)."""
     jobs = {f"RAG-{marginal}, seed {seed}": dict(setup=setup, marginal=marginal, seed=seed, steps=steps)

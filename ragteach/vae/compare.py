@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -28,9 +27,9 @@ from ragteach.data.digits import Digits
 from ragteach.gan.conditional import CGANTrainer, cgan_knobs
 from ragteach.gan.models import article_mnist_config
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
-from ragteach.live.session import TrainingSession
 from ragteach import stats
 from ragteach.metrics.samples import DigitJudge, diversity, score_samples
+from ragteach.runs import train_runs
 from ragteach.stats import format_interval, interval
 from ragteach.training import Trainer, check_positive_int
 from ragteach.vae.model import VAEConfig
@@ -73,10 +72,10 @@ def train_seed(digits: Digits, seed: int, budget: Budget, progress: bool = True
     """Train the three models for one seed; returns the trainers and each one's training seconds."""
     trainers, seconds = {}, {}
     for name, (trainer, knobs) in make_trainers(digits, seed).items():
-        t0 = time.perf_counter()
-        TrainingSession(trainer, knobs).run(steps_for(name, budget), progress=progress, desc=f"{name}, seed {seed}",
-                                            reraise_interrupt=True)
-        trainers[name], seconds[name] = trainer, time.perf_counter() - t0
+        steps = steps_for(name, budget)
+        run, = train_runs(trainer, [dict(model=name, seed=seed)], steps, steps, knobs=knobs, progress=progress,
+                          desc=f"{name}, seed {seed}")
+        trainers[name], seconds[name] = trainer, run.seconds
     return trainers, seconds
 
 
