@@ -91,8 +91,8 @@ def test_index_is_transactional_and_refuses_wordless_documents_and_a_single_stri
         assert r.weights.shape[1] == len(r.docs) == 2
 
 
-def test_rag_trainer_refuses_eval_every_zero():
+def test_rag_trainer_refuses_batch_size_zero():
     from ragteach.retrieval.train import RAGTrainer
 
-    with pytest.raises(ValueError, match="eval_every must be a whole number >= 1, got 0"):
-        RAGTrainer(model=None, index=None, questions=["q"], eval_every=0)
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+        RAGTrainer(model=None, index=None, questions=["q"], batch_size=0)

@@ -8,6 +8,7 @@ from ragteach.gpt.bench import count_flops
 from ragteach.gpt.random_activation import ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs
 from ragteach.live.session import TrainingSession
+from ragteach.training import with_periodic_metrics
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,9 @@ def test_structured_model_flops_scale_with_p(data):
 
 def test_training_step_learns_and_is_deterministic(data):
     def run():
-        tr = GPTTrainer(tiny(data), data, batch_size=8, seed=0, eval_every=20, eval_batches=2)
+        tr = GPTTrainer(tiny(data), data, batch_size=8, seed=0, eval_batches=2)
         s = TrainingSession(tr, gpt_knobs(lr=3e-3, p=0.5, active_in="train"))
+        s.step_fn = with_periodic_metrics(tr, 20, lambda: {"val_loss": tr.evaluate("val")["loss"]})
         s.run(60, progress=False)
         return tr, s
 

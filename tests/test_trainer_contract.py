@@ -74,7 +74,7 @@ def _gpt(seed: int = 0, n_embd: int = 16) -> tuple[Trainer, Any]:
     _TEXT = _TEXT or load_text()
     cfg = GPTConfig(block_size=16, vocab_size=len(_TEXT.vocab), n_layer=1, n_head=2, n_embd=n_embd)
     # p = 0.5 with random activation in training: the policy's own generators are part of the state
-    return GPTTrainer(cfg, _TEXT, batch_size=4, seed=seed, eval_every=2, eval_batches=1), gpt_knobs(p=0.5)
+    return GPTTrainer(cfg, _TEXT, batch_size=4, seed=seed, eval_batches=1), gpt_knobs(p=0.5)
 
 
 _SETUP = None

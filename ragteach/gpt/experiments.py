@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -40,13 +40,6 @@ def evaluating_with(trainer: GPTTrainer, selection: str = "random", **settings: 
         pol.load_state_dict(saved_rng)
         pol.settings.update(saved)
         pol.selection = saved_sel
-
-
-@dataclass(frozen=True)
-class Interval(Difference):
-    """A difference in nats/char, printed to 3 decimals (the class notebook 03's stored results name)."""
-
-    digits: int = 3
 
 
 def label(run: Run) -> str:
@@ -89,7 +82,7 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     activation kept on, as the article also generates), and both per validation batch (``*_batches``)."""
     settings = ActivationSettings(p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
     warmup = max(1, steps // 20) if warmup is None else warmup
-    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings, eval_every=None, lr=lr,
+    trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings, lr=lr,
                          warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
     knobs = gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
     run = Run(dict(p=p, p_head=p_head, rescale=rescale, steps=steps, seed=seed))

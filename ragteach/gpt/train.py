@@ -32,20 +32,20 @@ def gpt_knobs(lr: float = 2e-3, **activation: Any) -> Knobs:
 
 
 class GPTTrainer(Trainer):
-    """A GPT, its AdamW optimiser and seeded batches. ``trainer(knobs)`` is one training step; every
-    ``eval_every`` steps (``None``: never) its metrics also hold ``val_loss`` on ``eval_batches`` batches."""
+    """A GPT, its AdamW optimiser and seeded batches. ``trainer(knobs)`` is one training step;
+    ``evaluate`` measures ``eval_batches`` validation batches unless told otherwise."""
 
     def default_knobs(self) -> Knobs:
         return gpt_knobs()
 
     def __init__(self, cfg: GPTConfig, data: TextData, batch_size: int = 16, seed: int = 0,
-                 settings: ActivationSettings | None = None, eval_every: int | None = 50, eval_batches: int = 8,
+                 settings: ActivationSettings | None = None, eval_batches: int = 8,
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 0, total_steps: int | None = None,
                  min_lr_ratio: float = 0.1) -> None:
         if cfg.vocab_size != len(data.vocab):
             raise ValueError(f"cfg.vocab_size ({cfg.vocab_size}) must equal the vocabulary size of the data "
                              f"({len(data.vocab)}); use GPTConfig(vocab_size=len(data.vocab))")
-        for name, value in (("batch_size", batch_size), ("eval_every", eval_every or 1), ("eval_batches", eval_batches)):
+        for name, value in (("batch_size", batch_size), ("eval_batches", eval_batches)):
             check_positive_int(name, value)
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise ValueError(f"warmup must be a whole number of steps >= 0, got {warmup!r}")
@@ -59,7 +59,7 @@ class GPTTrainer(Trainer):
         super().__init__(seed)  # self.rng: training batches
         self.base_lr, self.warmup, self.total_steps, self.min_lr_ratio = lr, warmup, total_steps, min_lr_ratio
         self.cfg, self.data, self.batch_size = cfg, data, batch_size
-        self.eval_every, self.eval_batches = eval_every, eval_batches
+        self.eval_batches = eval_batches
         with seeded(seed):  # initial weights
             self.model = GPT(cfg, settings or ActivationSettings(), seed=seed)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=weight_decay)
@@ -95,8 +95,6 @@ class GPTTrainer(Trainer):
                    "heads": pol.heads_active / max(1, pol.heads_seen), "lr_used": self.opt.param_groups[0]["lr"]}
         self.update("model", loss)
         self.seconds += time.perf_counter() - started
-        if self.eval_every and (self.steps + 1) % self.eval_every == 0:  # self.steps counts this step once it succeeds
-            metrics["val_loss"] = self.evaluate("val")["loss"]
         return metrics
 
     @torch.no_grad()

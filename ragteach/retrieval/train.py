@@ -26,22 +26,20 @@ def rag_knobs(lr: float = 3e-3, k: int = 5, retriever: str = "bm25", marginal: s
 class RAGTrainer(Trainer):
     """One joint training step per call (the session's step function):
     loss = −mean_(x,y) log Σ_i p(d_i|x) p(y|x,d_i) (or the RAG-Token form), Adam on the query encoder
-    and the generator. Every ``eval_every`` steps also reports exact match on ``eval_questions``.
+    and the generator (``evaluate`` measures exact match on held-out questions).
     The document encoder is frozen (as in the paper); its vectors live in the index."""
 
     def default_knobs(self) -> Knobs:
         return rag_knobs()
 
-    def __init__(self, model: RAG, index: RAGIndex | None, questions: Sequence[Question],
-                 eval_questions: Sequence[Question] = (), batch_size: int = 32, eval_every: int = 50,
+    def __init__(self, model: RAG, index: RAGIndex | None, questions: Sequence[Question], batch_size: int = 32,
                  doc_of: dict[tuple[str, str], int] | None = None, seed: int = 0) -> None:
         if not questions:
             raise ValueError("RAGTrainer needs at least one training question")
         check_positive_int("batch_size", batch_size)
-        check_positive_int("eval_every", eval_every)
         super().__init__(seed)  # self.rng: which questions form each batch
         self.model, self.index, self.questions = model, index, list(questions)
-        self.eval_questions, self.batch_size, self.eval_every = list(eval_questions), batch_size, eval_every
+        self.batch_size = batch_size
         self.opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
         self.modules, self.optimizers = {"model": model}, {"model": self.opt}
         self.doc_of = dict(doc_of or {})  # (country, relation) → gold document id, for p_gold
@@ -63,9 +61,6 @@ class RAGTrainer(Trainer):
             gold = torch.tensor([self.index_gold(q) for q in qs]).unsqueeze(1)       # (B, 1)
             hit = b.doc_index == gold
             metrics["p_gold"] = float((b.doc_logp.detach().exp() * hit).sum(-1).mean())      # p(gold doc | x), 0 if missed
-        if self.eval_questions and ((self.steps + 1) % self.eval_every == 0):  # steps counts this one on success
-            metrics["em"] = self.evaluate(self.eval_questions, knobs.get("K", 5), method,
-                                          knobs.get("marginal", "token"))["em"]
         return metrics
 
     def evaluate(self, questions: Sequence[Question], k: int = 5, retriever: str = "bm25",
