@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from ragteach.report import markdown_table
-from ragteach.retrieval.experiment import make_setup
-from ragteach.retrieval.scale import plot_tradeoff, scale_experiment, summary, table_rows
+from ragteach.lessons.retrieval_generation import make_setup
+from ragteach.lessons.retrieval_generation import plot_tradeoff, scale_experiment, summary, table_rows
 
 
 def main() -> None:

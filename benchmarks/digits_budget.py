@@ -20,7 +20,7 @@ from datetime import date
 import torch
 
 from ragteach.data.digits import load_digits
-from ragteach.gan import digits_experiments as dx
+from ragteach.lessons import relative_augmentation as dx
 from ragteach.metrics.samples import DigitJudge
 from ragteach.parallel import run_jobs
 from ragteach.stats import format_interval

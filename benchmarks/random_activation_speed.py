@@ -16,7 +16,7 @@ import time
 import torch
 
 from ragteach.data.text import load_text
-from ragteach.gpt.bench import attention_flop_share, attention_rows, mlp_flop_share, mlp_rows, model_rows
+from ragteach.lessons.random_activations import attention_flop_share, attention_rows, mlp_flop_share, mlp_rows, model_rows
 from ragteach.gpt.model import GPTConfig
 from ragteach.report import markdown_table
 

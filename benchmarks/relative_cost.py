@@ -18,7 +18,7 @@ import time
 import torch
 
 from ragteach.data.digits import load_digits
-from ragteach.gan.digits_experiments import digits_gan
+from ragteach.lessons.relative_augmentation import digits_gan
 
 CONDITIONS = {"λ = 0 (no term)": dict(lam=0.0), "λ = 0.1, random x": dict(lam=0.1),
               "λ = 0.1, nearest x": dict(lam=0.1, pairing="nearest"), "λ = 0.1, fixed x": dict(lam=0.1, pairing="fixed")}

@@ -9,7 +9,7 @@ from ragteach.data.countries import load_kb
 from ragteach.data.passages import passage_questions, synthetic_passages
 from ragteach.retrieval.ann import ANNRetriever, build_index, query_latency_ms, recall_at_k
 from ragteach.retrieval.dense import BagEncoder
-from ragteach.retrieval.scale import encode_passages, relevant_at_k
+from ragteach.lessons.retrieval_generation import encode_passages, relevant_at_k
 from ragteach.retrieval.text import Vocab, tokenize
 
 

@@ -4,7 +4,7 @@ import torch
 
 from ragteach.data.digits import load_digits
 from ragteach.gan.batched import BatchedGANTrainer
-from ragteach.gan.digits_experiments import digits_config, digits_methods
+from ragteach.lessons.relative_augmentation import digits_config, digits_methods
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.live.session import TrainingSession
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ragteach.data.digits import load_digits
-from ragteach.gan import digits_experiments as dx
+from ragteach.lessons import relative_augmentation as dx
 from ragteach.runs import Run
 from ragteach.stats import claim_word, difference
 from ragteach.metrics.samples import DigitJudge

@@ -3,9 +3,10 @@ import torch
 
 from ragteach.data.toy2d import grid, ring
 from ragteach.gan.experiments import final, train_toy, train_toy_runs
-from ragteach.gan.verdicts import (discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
-                                   noise_verdict, packing_verdict, real_ceiling_rows, realtime_verdict,
+from ragteach.lessons.gan_basics import (discriminator_verdict, little_data_verdict, miss_rows, miss_verdict,
+                                   noise_verdict, real_ceiling_rows, realtime_verdict,
                                    stability_rows, stability_verdict, summary_rows, target_verdict, wobble)
+from ragteach.lessons.packing import packing_verdict
 from ragteach.metrics.modes import mode_stats
 from ragteach.report import TAKEAWAY_WORDS, markdown_table, words
 from ragteach.runs import Run
@@ -271,7 +272,7 @@ def test_curves_draw_each_group_only_where_it_has_runs_and_samples_one_panel_per
     import matplotlib.pyplot as plt
 
     from ragteach.gan.experiments import train_toy_runs
-    from ragteach.gan.verdicts import real_ceiling_rows
+    from ragteach.lessons.gan_basics import real_ceiling_rows
     from ragteach.gan.plots import toy_run_curves, toy_run_samples
 
     both = train_toy_runs([ring(), grid()], "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
@@ -338,7 +339,7 @@ def test_miss_distance_figure_draws_one_panel_per_mixture_with_both_histograms()
 
 def test_small_d_with_dcgan_betas_collapses_where_the_recipe_covers_the_ring():
     from ragteach.gan.experiments import COLLAPSE_D_HIDDEN, COLLAPSE_RECIPE, TOY_D_HIDDEN, TOY_RECIPE
-    from ragteach.gan.verdicts import collapse_verdict
+    from ragteach.lessons.gan_basics import collapse_verdict
     from ragteach.gan.models import toy_config
     budget = dict(steps=1500, eval_every=1500, seeds=(0, 1, 2))
     collapsing = train_toy_runs(ring(), "collapsing GAN", cfg=toy_config(1, COLLAPSE_D_HIDDEN),

@@ -4,7 +4,7 @@ import torch
 
 from ragteach.data.text import CharVocab, load_text
 from ragteach.gpt.model import GPT, GPTConfig
-from ragteach.gpt.bench import count_flops
+from ragteach.lessons.random_activations import count_flops
 from ragteach.gpt.random_activation import ActivationSettings
 from ragteach.gpt.train import GPTTrainer, gpt_knobs
 from ragteach.live.session import TrainingSession

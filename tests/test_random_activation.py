@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from ragteach.gpt.bench import count_flops
+from ragteach.lessons.random_activations import count_flops
 from ragteach.gpt.dynamics import simulate_dynamics
 from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings, activation_knob_list
 from ragteach.gpt.sparse_mlp import RandomActivationMLP, masked_mlp, structured_mlp, topk_mlp
@@ -168,7 +168,7 @@ def test_toy_dynamics_follows_its_formula_and_forgets_y0():
 
 
 def test_structured_keeps_less_activation_memory_and_masked_does_not():
-    from ragteach.gpt.bench import saved_for_backward_bytes
+    from ragteach.lessons.random_activations import saved_for_backward_bytes
     x, w1, b1, w2, b2 = _weights(C=32, H=128)
     w = [t.requires_grad_() for t in (w1, b1, w2, b2)]
     idx = torch.arange(0, 128, 4)
@@ -180,7 +180,7 @@ def test_structured_keeps_less_activation_memory_and_masked_does_not():
 
 
 def test_mlp_flop_share_of_the_notebook_model():
-    from ragteach.gpt.bench import mlp_flop_share
+    from ragteach.lessons.random_activations import mlp_flop_share
     from ragteach.gpt.model import GPTConfig
     share = mlp_flop_share(GPTConfig(vocab_size=103))
     assert 0.5 < share < 0.8  # 16·C² of the ~(24·C² + attention + head) per token
@@ -194,7 +194,7 @@ def _run(p, dense, random):
 
 
 def test_quality_is_kept_only_against_the_dense_model():
-    from ragteach.gpt.experiments import costs_vs_dense
+    from ragteach.lessons.random_activations import costs_vs_dense
     from ragteach.stats import cost_verdict
     dense = _run(1.0, [1.40, 1.45, 1.50, 1.46], [1.40, 1.45, 1.50, 1.46])
     # random kept on costs ~0.01 against the sparse model itself, but ~0.75 against the dense model

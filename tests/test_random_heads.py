@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ragteach.data.text import load_text
-from ragteach.gpt.bench import count_flops
+from ragteach.lessons.random_activations import count_flops
 from ragteach.stats import Difference, cost_verdict, paired_difference, which_is_lower
 from ragteach.gpt.model import GPT, CausalSelfAttention, GPTConfig
 from ragteach.gpt.random_activation import ActivationPolicy, ActivationSettings
@@ -115,7 +115,7 @@ def test_verdicts_follow_the_measurement():
 
 
 def test_runs_trained_in_worker_processes_equal_runs_trained_here():
-    from ragteach.gpt.experiments import train_quality_runs
+    from ragteach.lessons.random_activations import train_quality_runs
 
     data = load_text()
     cfg = GPTConfig(vocab_size=len(data.vocab), n_layer=1, n_head=2, n_embd=16, block_size=8)

@@ -5,7 +5,7 @@ from torch import nn
 from ragteach.gan.experiments import networks
 
 from conftest import toy_run
-from ragteach.gan.verdicts import rejection_verdict
+from ragteach.lessons.gan_basics import rejection_verdict
 from ragteach.gan.rejection import rejection_sample
 
 
@@ -94,7 +94,7 @@ def test_rejection_verdict_follows_the_measurements():
 def test_rejection_runs_use_each_batched_runs_own_networks():
     from ragteach.data.toy2d import ring
     from ragteach.gan.experiments import train_toy_runs
-    from ragteach.gan.verdicts import rejection_rows, rejection_runs
+    from ragteach.lessons.gan_basics import rejection_rows, rejection_runs
 
     runs = train_toy_runs(ring(), "GAN", seeds=[0, 1], steps=20, eval_every=10, batch_size=16)
     g1, _ = networks(runs[1])

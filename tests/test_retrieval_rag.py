@@ -4,7 +4,7 @@ import torch
 
 from ragteach.data.countries import Fact
 from ragteach.live import TrainingSession
-from ragteach.retrieval.experiment import make_setup, new_closed_book, new_rag
+from ragteach.lessons.retrieval_generation import make_setup, new_closed_book, new_rag
 from ragteach.retrieval.decoding import evaluate, exact_match, generate
 from ragteach.retrieval.marginals import rag_sequence_logp, rag_token_logp, token_doc_posterior
 from ragteach.retrieval.train import RAGTrainer, rag_knobs
@@ -142,7 +142,7 @@ def test_hot_swap_changes_the_index_not_the_model(small):
 
 
 def test_an_inconclusive_retrieval_verdict_says_what_the_run_could_detect():
-    from ragteach.retrieval.verdicts import learned_to_retrieve
+    from ragteach.lessons.retrieval_generation import learned_to_retrieve
     near_top = [0.94, 0.95, 0.93, 0.96] * 5 + [0.95, 0.96, 0.94, 0.95] * 5   # started near 1: little left to gain
     text = learned_to_retrieve(near_top)
     assert text.startswith("inconclusive") and "resolves only changes larger than" in text
@@ -151,7 +151,7 @@ def test_an_inconclusive_retrieval_verdict_says_what_the_run_could_detect():
 
 
 def test_the_two_document_takeaway_follows_the_table():
-    from ragteach.retrieval.verdicts import two_doc_verdict
+    from ragteach.lessons.retrieval_generation import two_doc_verdict
     wins = two_doc_verdict([-7.5, -5.6, -8.7], [-27.3, -33.6, -26.3], "logp")
     unsure = two_doc_verdict([0.04, 0.04, 0.0], [0.07, 0.0, 0.13], "em")
     loses = two_doc_verdict([0.0, 0.01, 0.02], [0.30, 0.35, 0.40], "em")
@@ -164,7 +164,7 @@ def test_the_two_document_takeaway_follows_the_table():
 
 
 def test_after_a_short_training_only_rag_token_gives_two_document_answers_probability(small):
-    from ragteach.retrieval.experiment import train_two_doc
+    from ragteach.lessons.retrieval_generation import train_two_doc
     token, sequence = (train_two_doc(small, m, seed=0, steps=30) for m in ("token", "sequence"))
     # under any single passage the other passage's words sit near the floor: RAG-Sequence stays far below
     assert token.scores["logp"] > sequence.scores["logp"] + 10, (token.scores, sequence.scores)

@@ -1,7 +1,7 @@
 """Notebook 04's verdict sentences are computed: two measurements that disagree never give the same text."""
 import pytest
 
-from ragteach.retrieval import verdicts as v
+from ragteach.lessons import retrieval_generation as v
 from ragteach.stats import proportion_difference
 
 

@@ -28,7 +28,7 @@ from ragteach.gan.train import GANTrainer, gan_knobs
 from ragteach.gpt.model import GPTConfig
 from ragteach.gpt.train import GPTTrainer, gpt_knobs
 from ragteach.live import TrainingSession
-from ragteach.retrieval.experiment import make_setup, new_rag
+from ragteach.lessons.retrieval_generation import make_setup, new_rag
 from ragteach.retrieval.generator import CopyGenerator
 from ragteach.retrieval.rag import RAG
 from ragteach.retrieval.text import tokenize

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ragteach.vae import compare as C
+from ragteach.lessons import generative_models as C
 from ragteach.vae.explore import SHADES, cgan_latent_explorer, digit_text, grid_codes, grid_png, vae_latent_explorer
 from ragteach.vae.model import VAE, VAEConfig
 
@@ -196,7 +196,7 @@ def test_explorers_and_comparison_do_not_import_jupyter():
     import subprocess
     import sys
 
-    code = ("import sys, ragteach.vae.explore, ragteach.vae.compare; "
+    code = ("import sys, ragteach.vae.explore, ragteach.lessons.generative_models; "
             "bad = [m for m in ('ipywidgets', 'IPython', 'ipykernel') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

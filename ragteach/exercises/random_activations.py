@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 
 from ragteach.exercises.checking import Exercise, Mistake, reveal
-from ragteach.gpt.bench import count_flops
+from ragteach.lessons.random_activations import count_flops
 from ragteach.gpt.sparse_mlp import masked_mlp
 
 

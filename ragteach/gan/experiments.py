@@ -1,6 +1,6 @@
 """Fixed-seed GAN runs on the 2D mixtures and the recipes notebooks 01 and 06 train with.
 
-Their tables and verdicts are in :mod:`ragteach.gan.verdicts`."""
+Their tables and verdicts are in :mod:`ragteach.lessons.gan_basics`."""
 from __future__ import annotations
 
 import inspect

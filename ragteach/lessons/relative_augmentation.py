@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import torch
 
 from ragteach.gan.batched import BatchedGANTrainer
-from ragteach.gan.verdicts import Verdict
+from ragteach.lessons.gan_basics import Verdict
 from ragteach.gan.models import GANConfig
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.knobs import Knobs

@@ -1,4 +1,4 @@
-"""Tables and verdicts of the toy GAN runs (notebooks 01 and 06) and notebook 01's digits verdicts.
+"""Notebook 01's lesson: the tables and verdicts of the toy GAN runs (notebook 06 reuses them) and of the digits.
 
 Every verdict is computed from the runs it is given, never written in advance: intervals over seeds
 (:mod:`ragteach.stats`), and words that say "inconclusive" when the seeds cannot tell.
@@ -19,7 +19,8 @@ from ragteach.runs import Run
 from ragteach.stats import Difference, difference, format_interval, interval
 
 
-def _word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
+def side_word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
+    """The word for a difference's side: ``higher`` (+1), ``lower`` (−1) or ``same`` (0, its interval spans 0)."""
     return higher if sign > 0 else lower if sign < 0 else same
 
 
@@ -95,11 +96,11 @@ def miss_verdict(rows: Sequence[dict[str, Any]], method: str, mixture: str) -> s
                          f"runs that include {method} on the {mixture}")
     v = row["values"]
     d = difference(v["3σ to 6σ %"], v["beyond 6σ %"])
-    reading = _word(d.sign, "more of its misses lie between the modes than just outside them",
+    reading = side_word(d.sign, "more of its misses lie between the modes than just outside them",
                     "more of its misses lie just outside a mode than between the modes",
                     "inconclusive: as many misses lie between the modes as just outside them")
     wide = difference(real["values"]["3σ to 6σ %"], v["3σ to 6σ %"])
-    modes = _word(wide.sign, "more than real data", "fewer than real data", "no clear difference from real data")
+    modes = side_word(wide.sign, "more than real data", "fewer than real data", "no clear difference from real data")
     return (f"{method} on the {mixture}: {format_interval([100 - x for x in v['within 3σ %']], 2)} % of the samples "
             f"miss (real data {format_interval([100 - x for x in real['values']['within 3σ %']], 2)} %); "
             f"{row['3σ to 6σ %']} % lie 3σ to 6σ from a mode (real data {real['3σ to 6σ %']} %: {modes}, "
@@ -139,7 +140,7 @@ def rejection_verdict(plain: Sequence[Run], cleaned: Sequence[Run]) -> str:
     parts = []
     missing = "no plain run on the {} to compare the rejection runs with"
     for mixture, p, c in _paired_by_mixture(plain, cleaned, missing):
-        (pm, ph), (cm, ch) = _final(p), _final(c)
+        (pm, ph), (cm, ch) = finals(p), finals(c)
         dm, dh = difference(pm, cm), difference(ph, ch)
         parts.append(f"{mixture}: D kept {format_interval([100 * r.scores['kept'] for r in c])} % of G's draws; modes "
                      f"{_moved(dm)} ({format_interval(pm)} → {format_interval(cm)}), high-quality share "
@@ -162,7 +163,7 @@ def _paired_by_mixture(before: Sequence[Run], after: Sequence[Run],
 
 
 def _moved(d: Difference) -> str:
-    return _word(d.sign, "rose", "fell", "did not change clearly")
+    return side_word(d.sign, "rose", "fell", "did not change clearly")
 
 
 def wobble(run: Run) -> float:
@@ -195,7 +196,8 @@ class Verdict:
         return f"{self.word}: {self.reason}"
 
 
-def _final(runs: Sequence[Run]) -> tuple[list[float], list[float]]:
+def finals(runs: Sequence[Run]) -> tuple[list[float], list[float]]:
+    """Every run's final modes, and its final high-quality share in %."""
     return [final(r)[0] for r in runs], [100 * final(r)[1] for r in runs]
 
 
@@ -204,7 +206,7 @@ def stability_verdict(plain: Sequence[Run], randomized: Sequence[Run]) -> Verdic
     difference (randomized − plain): wobble (lower is better), final modes and final high-quality share
     (higher is better). 'holds' if some measure is clearly better and none clearly worse; 'does not
     hold' if some is clearly worse and none clearly better; 'mixed' if both; else 'inconclusive'."""
-    (pm, ph), (rm, rh) = _final(plain), _final(randomized)
+    (pm, ph), (rm, rh) = finals(plain), finals(randomized)
     d_wob = difference([wobble(r) for r in plain], [wobble(r) for r in randomized])
     d_modes, d_hq = difference(pm, rm), difference(ph, rh)
     signs = [-d_wob.sign, d_modes.sign, d_hq.sign]            # +1 = better for randomized training
@@ -217,28 +219,15 @@ def stability_verdict(plain: Sequence[Run], randomized: Sequence[Run]) -> Verdic
     return Verdict(word, reason)
 
 
-def packing_verdict(gan: Sequence[Run], pac: Sequence[Run], pac_name: str = "PacGAN4",
-                    base_name: str = "the GAN") -> str:
-    """One sentence comparing packed runs (``pac``) with the runs ``base_name`` names (``gan``, plain by default)
-    on one mixture: final modes and high-quality share, each "more"/"fewer" (or "higher"/"lower") only when the
-    95 % interval of the difference excludes 0."""
-    (gm, gh), (pm, ph) = _final(gan), _final(pac)
-    d_modes, d_hq = difference(gm, pm), difference(gh, ph)
-    mixture = gan[0]["mixture"] if gan else "?"
-    return (f"{pac_name} vs {base_name} ({mixture}, {len(pac)} and {len(gan)} seeds): modes {format_interval(pm)} vs "
-            f"{format_interval(gm)}, {_word(d_modes.sign, 'more', 'fewer')}; high quality {format_interval(ph)} vs "
-            f"{format_interval(gh)} %, {_word(d_hq.sign, 'higher', 'lower')}.")
-
-
 def collapse_verdict(collapsing: Sequence[Run], cured: Sequence[Run], n_modes: int) -> str:
     """At most 25 words: did ``collapsing`` cover at most 3/8 of the ``n_modes`` modes (mode collapse), and did
     ``cured`` cover clearly more (the Welch interval of the difference excludes 0), within one mode of all
     (cured)? From the modes' intervals over seeds."""
-    (cm, _), (um, _) = _final(collapsing), _final(cured)
+    (cm, _), (um, _) = finals(collapsing), finals(cured)
     d = difference(cm, um)
     collapsed = statistics.fmean(cm) <= 3 * n_modes / 8
     word = (": cured" if collapsed and d.sign > 0 and statistics.fmean(um) >= n_modes - 1 else
-            _word(d.sign, ": clearly more", ": clearly fewer", ": not clearly more"))
+            side_word(d.sign, ": clearly more", ": clearly fewer", ": not clearly more"))
     return (f"{collapsing[0]['mixture']}: {collapsing[0]['method']} covers {format_interval(cm)} of {n_modes} modes"
             f"{' (mode collapse)' if collapsed else ''}; {cured[0]['method']} covers {format_interval(um)}{word}.")
 
@@ -273,14 +262,14 @@ def discriminator_verdict(runs: Sequence[Run], margin: float = CHANCE_BAND) -> s
         word = "above chance"
     else:
         word = f"inconclusive (crosses 50 ± {margin:g} %)"
-    _, hq = _final(runs)
+    _, hq = finals(runs)
     return (f"{runs[0]['method']} on the {runs[0]['mixture']}: D's late accuracy {format_interval(acc)} % is {word}; "
             f"G's high-quality share {format_interval(hq)} %.")
 
 
 def target_verdict(runs: Sequence[Run], min_modes: float, min_hq: float) -> str:
     """Whether the mean final modes and high-quality % reach the given targets, said with the numbers."""
-    modes, hq = _final(runs)
+    modes, hq = finals(runs)
     m, h = statistics.fmean(modes), statistics.fmean(hq)
     reached = "reaches" if m >= min_modes and h >= min_hq else "does not reach"
     return (f"{runs[0]['method']} on the {runs[0]['mixture']}: mean {m:.1f} modes and {h:.1f} % high quality over "
