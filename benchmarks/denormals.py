@@ -36,7 +36,7 @@ def timed(flush: bool, recipe: dict) -> tuple[float, list]:
     else:       # the same call with flushing replaced by a block that changes nothing
         with mock.patch.object(experiments, "flush_denormals", contextlib.nullcontext):
             runs = experiments.train_toy_runs([ring(), grid()], seeds=[0, 1, 2, 3, 4], **recipe)
-    return time.perf_counter() - started, [(r.modes, r.high_quality) for r in runs]
+    return time.perf_counter() - started, [(r.curve("modes"), r.curve("high_quality")) for r in runs]
 
 
 def main() -> None:
