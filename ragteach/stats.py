@@ -100,6 +100,17 @@ def proportion_difference(p1: float, n1: int, p2: float, n2: int) -> Difference:
 
 
 # ----------------------------------------------------------------------------- verdict words
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict word ('holds', 'does not hold', 'mixed', 'inconclusive') and the measured reason."""
+
+    word: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.word}: {self.reason}"
+
+
 def claim_word(gain: Difference, guard: Difference | None = None) -> str:
     """'holds' / 'does not hold' / 'inconclusive' from the interval of a difference oriented so that
     positive favours the claim (``gain``), and optionally of a quality ``guard`` (positive = not worse).

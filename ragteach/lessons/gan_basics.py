@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -16,7 +15,7 @@ from ragteach.data.toy2d import GaussianMixture2D
 from ragteach.gan.experiments import final, networks
 from ragteach.metrics.modes import miss_shares, mode_stats
 from ragteach.runs import Run
-from ragteach.stats import Difference, difference, format_interval, interval
+from ragteach.stats import Difference, Verdict, difference, format_interval, interval
 
 
 def side_word(sign: int, higher: str, lower: str, same: str = "no clear difference") -> str:
@@ -185,17 +184,6 @@ def stability_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- verdicts, computed
-@dataclass(frozen=True)
-class Verdict:
-    """A verdict word ('holds', 'does not hold', 'mixed', 'inconclusive') and the measured reason."""
-
-    word: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.word}: {self.reason}"
-
-
 def finals(runs: Sequence[Run]) -> tuple[list[float], list[float]]:
     """Every run's final modes, and its final high-quality share in %."""
     return [final(r)[0] for r in runs], [100 * final(r)[1] for r in runs]

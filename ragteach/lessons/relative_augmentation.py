@@ -24,15 +24,14 @@ from typing import Any, Sequence
 import torch
 
 from ragteach.gan.batched import BatchedGANTrainer
-from ragteach.lessons.gan_basics import Verdict
 from ragteach.gan.models import GANConfig
 from ragteach.gan.train import GANTrainer, gan_knobs, tensor_sampler
 from ragteach.knobs import Knobs
 from ragteach.live.session import TrainingSession
-from ragteach.runs import Run, train_runs
 from ragteach.metrics.samples import (confident_diversity, copying_score, distance_limit, diversity,
                                       score_samples)
-from ragteach.stats import Difference, claim_word, difference, format_interval, interval, rank_auc
+from ragteach.runs import Run, train_runs
+from ragteach.stats import Difference, Verdict, claim_word, difference, format_interval, interval, rank_auc
 
 D_KEY = "D train vs held-out %"
 TABLE_KEYS = ["confident %", "classes", "diversity / real", "digit-like diversity / real", "copying", D_KEY]
