@@ -270,19 +270,16 @@ def scale_experiment(kb: KnowledgeBase, doc_encoder, query_encoder, vocab: Vocab
     add(exact, "-", "-", exact_ids, exact.build_s, exact.nbytes / 2 ** 20)
     del exact
 
-    hnsw = build_index(vectors, "hnsw", m_links=m_links, seed=seed)
-    mb = hnsw.nbytes / 2 ** 20
-    for v in ef_search:
-        hnsw.set_search(ef_search=v)
-        add(hnsw, "ef_search", v, hnsw.search(queries, k)[0], hnsw.build_s, mb)
-    del hnsw
+    def sweep(ix, knob: str, values: Sequence[int]) -> None:
+        """One row per value of the index's search knob (the index is freed when it returns)."""
+        mb = ix.nbytes / 2 ** 20          # serialises the index: once, not per value
+        for v in values:
+            ix.set_search(**{knob: v})
+            add(ix, knob, v, ix.search(queries, k)[0], ix.build_s, mb)
+
+    sweep(build_index(vectors, "hnsw", m_links=m_links, seed=seed), "ef_search", ef_search)
     for refine in (False, True):
-        ivf = build_index(vectors, "ivfpq", refine=refine, seed=seed)
-        mb = ivf.nbytes / 2 ** 20
-        for v in nprobe:
-            ivf.set_search(nprobe=v)
-            add(ivf, "nprobe", v, ivf.search(queries, k)[0], ivf.build_s, mb)
-        del ivf
+        sweep(build_index(vectors, "ivfpq", refine=refine, seed=seed), "nprobe", nprobe)
     return {"rows": rows, "n": n_passages, "dim": vectors.shape[1], "encode_s": encode_s,
             "exact_batch_s": exact_batch_s, "n_queries": n_queries, "k": k, "example": passages.texts[0],
             "question": questions[0]}
