@@ -13,7 +13,7 @@ import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import fields
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -48,8 +48,9 @@ def evaluating_with(trainer: GPTTrainer, selection: str = "random", **settings: 
         pol.selection = saved_sel
 
 
-def label(run: Run) -> str:
-    """A quality run's name: its p (and p_head), and whether it trained without the 1/p rescaling."""
+def label(run: Run | Mapping[str, Any]) -> str:
+    """A quality run's name (from the run or its settings): its p (and p_head), and whether it trained without
+    the 1/p rescaling."""
     return (f"p = {run['p']:g}" + (f", p_head = {run['p_head']:g}" if run["p_head"] < 1 else "")
             + ("" if run["rescale"] else ", no rescale"))
 
@@ -91,13 +92,13 @@ def train_quality(data: TextData, cfg: GPTConfig, p: float, steps: int, seed: in
     trainer = GPTTrainer(cfg, data, batch_size=batch_size, seed=seed, settings=settings, lr=lr,
                          warmup=min(warmup, steps - 1), total_steps=steps, min_lr_ratio=min_lr_ratio)
     knobs = gpt_knobs(lr=lr, p=p, rescale=rescale, active_in="train", impl=impl, p_head=p_head)
-    run = Run(dict(p=p, p_head=p_head, rescale=rescale, steps=steps, seed=seed))
+    run_settings = dict(p=p, p_head=p_head, rescale=rescale, steps=steps, seed=seed)
 
     def curve() -> list[dict[str, float]]:
         return [{"val_loss": trainer.evaluate("val", curve_batches)["loss"]}]
 
-    run = train_runs(trainer, [run.settings], steps, eval_every or max(1, steps // 8), curve, knobs=knobs,
-                     progress=progress, desc=f"GPT {label(run)}")[0]
+    run = train_runs(trainer, [run_settings], steps, eval_every or max(1, steps // 8), curve, knobs=knobs,
+                     progress=progress, desc=f"GPT {label(run_settings)}")[0]
     dense = trainer.evaluate_batches("val", eval_batches)
     with evaluating_with(trainer, active_in="both"):
         rand = trainer.evaluate_batches("val", eval_batches)
