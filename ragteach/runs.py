@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ragteach.live.session import TrainingSession
 from ragteach.training import Trainer, check_positive_int, without_undo
 
 
@@ -115,11 +116,9 @@ def train_runs(trainer: Trainer, settings: Sequence[dict[str, Any]], steps: int,
     knobs: the session's knobs (default: the trainer's); schedule: how the learning rates fall (:class:`Schedule`).
     A failed step ends the call with its error: the trainer keeps no undo copy, and no run is returned.
     """
-    from ragteach.live.session import TrainingSession
-
     check_positive_int("steps", steps)
     check_positive_int("evaluate_every", evaluate_every)
-    batched = getattr(trainer, "n_runs", None) is not None
+    batched = trainer.n_runs is not None
     if len(settings) != (trainer.n_runs if batched else 1):
         raise ValueError(f"give one settings dict per run of the trainer, got {len(settings)}")
     runs = [Run(dict(s), trainer=trainer, index=i if batched else None) for i, s in enumerate(settings)]

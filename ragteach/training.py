@@ -190,6 +190,8 @@ class Trainer:
     """
 
     fix = "Lower the learning rate and run again."
+    #: None for a trainer of one run; K for one that trains K runs side by side (its samples gain a run dimension)
+    n_runs: int | None = None
     #: A step is a transaction: if it raises, the trainer returns to its state before the step. That costs one
     #: copy of every weight and optimiser moment per step (up to a sixth of a toy GAN step). A batch experiment
     #: that throws away a trainer whose step failed (its error ends the experiment) sets this to False.

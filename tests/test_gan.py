@@ -81,11 +81,11 @@ def test_knobs_change_the_optimiser_and_the_number_of_d_steps():
     s = TrainingSession(trainer, gan_knobs())
     s.set_knob("lr_d", 3e-4)
     s.run(1, progress=False)
-    assert trainer.opt_d.param_groups[0]["lr"] == 3e-4
-    before = trainer.opt_d.state[trainer.opt_d.param_groups[0]["params"][0]]["step"].item()
+    assert trainer.optimizers["D"].param_groups[0]["lr"] == 3e-4
+    before = trainer.optimizers["D"].state[trainer.optimizers["D"].param_groups[0]["params"][0]]["step"].item()
     s.set_knob("d_steps", 3)
     s.run(1, progress=False)
-    after = trainer.opt_d.state[trainer.opt_d.param_groups[0]["params"][0]]["step"].item()
+    after = trainer.optimizers["D"].state[trainer.optimizers["D"].param_groups[0]["params"][0]]["step"].item()
     assert after - before == 3
 
 

@@ -46,7 +46,7 @@ def toy_scores(trainer: GANTrainer, mixtures: Sequence[GaussianMixture2D], n_eva
 
     def evaluate() -> list[dict[str, float]]:
         fake = trainer.sample(n_eval)
-        if isinstance(trainer, BatchedGANTrainer):
+        if trainer.n_runs is not None:
             accuracy = trainer.d_accuracy(torch.stack(real), fake[:, :n_packed]).tolist()
         else:
             fake, accuracy = fake[None], [trainer.d_accuracy(real[0], fake[:n_packed])]

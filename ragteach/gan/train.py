@@ -108,10 +108,9 @@ class GANTrainer(Trainer):
         with seeded(seed):  # the initial weights
             self.G = Generator(cfg).to(self.device)
             self.D = Discriminator(cfg).to(self.device)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas)
         self.modules = {"G": self.G, "D": self.D}
-        self.optimizers = {"G": self.opt_g, "D": self.opt_d}
+        self.optimizers = {"G": torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=betas),
+                           "D": torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=betas)}
         self.distance_data = None if distance_data is None else distance_data.to(self.device)
         # "fixed" pairing: training example i always gets latent code fixed_z[i]
         self.fixed_z = None if distance_data is None else torch.randn(len(distance_data), cfg.z_dim,
@@ -220,7 +219,7 @@ class GANTrainer(Trainer):
     def train_step(self, k: dict[str, Any]) -> dict[str, float]:
         """One step: ``d_steps`` discriminator updates, then one generator update; the metrics are means
         over runs (``run_metrics`` keeps each run's)."""
-        set_lr(self.optimizers["G"], k["lr_g"])   # not opt_g: stored batched trainers have only optimizers
+        set_lr(self.optimizers["G"], k["lr_g"])
         set_lr(self.optimizers["D"], k["lr_d"])
         noise_std = randomize.annealed_std(k["instance_noise"], self.steps, k["noise_anneal_steps"])
         for _ in range(k["d_steps"]):
